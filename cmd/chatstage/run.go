@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/chatstage/chatstage/store"
+)
+
+// Exit codes scripts can rely on.
+const (
+	exitOK          = 0
+	exitFailure     = 1 // a file failed to load, the database failed, ...
+	exitUsage       = 2 // bad command line
+	exitInterrupted = 130
+)
+
+// env is what a command runs with: its streams and the process
+// environment, so tests can run commands in-process.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+}
+
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, e *env, args []string) int
+}
+
+func commands() []command {
+	return []command{
+		{"ingest", "load source files into the staging database", runIngest},
+		{"export", "write chats.csv and messages.csv from the export views", runExport},
+		{"migrate", "apply or list the database migrations", runMigrate},
+		{"version", "print the version", runVersion},
+	}
+}
+
+// run executes one command line and returns the process exit code.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
+	return e.run(ctx, args)
+}
+
+func (e *env) run(ctx context.Context, args []string) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		e.usage()
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(ctx, e, args[1:])
+		}
+	}
+	fmt.Fprintf(e.stderr, "chatstage: unknown command %q\n", args[0])
+	e.usage()
+	return exitUsage
+}
+
+func (e *env) usage() {
+	fmt.Fprintln(e.stderr, "Usage: chatstage COMMAND [flags] [args]")
+	fmt.Fprintln(e.stderr, "\nCommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(e.stderr, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(e.stderr, "\nRun 'chatstage COMMAND --help' for a command's flags.")
+}
+
+// common are the flags every database command takes.
+type common struct {
+	databaseURL string
+	logFormat   string
+	verbose     bool
+}
+
+func (c *common) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.databaseURL, "database-url", "",
+		"PostgreSQL URL (default: $CHATSTAGE_DATABASE_URL, then $DATABASE_URL, then libpq's PG* variables)")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log format on stderr: text or json")
+	fs.BoolVar(&c.verbose, "verbose", false, "log debug details")
+}
+
+// newFlagSet returns a flag set whose errors and help go to stderr.
+func (e *env) newFlagSet(name, usage, example string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "Usage: chatstage %s\n\nExample:\n  %s\n\nFlags:\n", usage, example)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses args; ok is false when the command must return code.
+func parseFlags(fs *flag.FlagSet, args []string) (code int, ok bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK, false
+		}
+		return exitUsage, false
+	}
+	return 0, true
+}
+
+// databaseURL resolves the connection string in the documented order.
+func (e *env) databaseURL(c *common) string {
+	if c.databaseURL != "" {
+		return c.databaseURL
+	}
+	for _, name := range []string{"CHATSTAGE_DATABASE_URL", "DATABASE_URL"} {
+		if v := e.getenv(name); v != "" {
+			return v
+		}
+	}
+	return "" // pgx then reads PGHOST, PGUSER, ... like libpq
+}
+
+func (e *env) logger(c *common) *slog.Logger {
+	level := slog.LevelInfo
+	if c.verbose {
+		level = slog.LevelDebug
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if strings.EqualFold(c.logFormat, "json") {
+		return slog.New(slog.NewJSONHandler(e.stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(e.stderr, opts))
+}
+
+// storeOpen connects without migrating.
+func storeOpen(ctx context.Context, e *env, c *common, logger *slog.Logger) (*store.Store, error) {
+	return store.Open(ctx, e.databaseURL(c), store.Options{Logger: logger})
+}
+
+// openStore connects and applies pending migrations.
+func (e *env) openStore(ctx context.Context, c *common, logger *slog.Logger) (*store.Store, error) {
+	st, err := storeOpen(ctx, e, c, logger)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+// fail prints err for a user, without a stack trace, and returns the exit
+// code that fits it.
+func (e *env) fail(ctx context.Context, what string, err error) int {
+	if ctx.Err() != nil {
+		fmt.Fprintf(e.stderr, "chatstage: %s: interrupted; nothing of the interrupted work was written\n", what)
+		return exitInterrupted
+	}
+	fmt.Fprintf(e.stderr, "chatstage: %s: %v\n", what, err)
+	return exitFailure
+}
+
+var version = "dev"
+
+func runVersion(_ context.Context, e *env, _ []string) int {
+	fmt.Fprintf(e.stdout, "chatstage %s\n", version)
+	return exitOK
+}

@@ -1,0 +1,106 @@
+package etl
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Column is one column of the source file that chatstage knows.
+type Column int
+
+// The source columns, in the order the platform exports them.
+const (
+	ColChatID Column = iota
+	ColSlug
+	ColToken
+	ColOrganizationID
+	ColConversationLog
+	ColStructuredInfo
+	ColCreatedAt
+	ColUpdatedAt
+	ColLanguage
+	ColIsTestChat
+	ColSentiment
+	ColResolution
+	ColMessageCount
+	numColumns
+)
+
+var columnNames = [numColumns]string{
+	"chat_id", "slug", "token", "organization_id", "conversation_log", "structured_info",
+	"created_at", "updated_at", "language", "is_test_chat", "sentiment", "resolution", "message_count",
+}
+
+// String returns the column's name in the source header.
+func (c Column) String() string { return columnNames[c] }
+
+// requiredColumns are those without which no row could be a chat version.
+var requiredColumns = []Column{ColChatID, ColUpdatedAt, ColConversationLog}
+
+// HeaderError says why a file's header was refused. The whole file is
+// refused with it: nothing of the file may be written.
+type HeaderError struct {
+	Missing   []string // required columns the header lacks
+	Duplicate []string // names the header has more than once
+}
+
+func (e *HeaderError) Error() string {
+	var parts []string
+	if len(e.Missing) > 0 {
+		parts = append(parts, "missing required column(s) "+strings.Join(e.Missing, ", "))
+	}
+	if len(e.Duplicate) > 0 {
+		parts = append(parts, "column(s) named twice: "+strings.Join(e.Duplicate, ", "))
+	}
+	return "bad header: " + strings.Join(parts, "; ")
+}
+
+// Is lets callers test errors.Is(err, ErrBadHeader).
+func (e *HeaderError) Is(target error) bool { return target == ErrBadHeader }
+
+// header maps the source's field positions onto the known columns.
+type header struct {
+	index   [numColumns]int // field position of each column, -1 when absent
+	fields  int             // number of fields in the header
+	names   []string        // the header as written, for writing rejects back
+	unknown []string
+}
+
+// parseHeader matches names case-insensitively after trimming, in any order.
+func parseHeader(names []string) (*header, error) {
+	h := &header{fields: len(names), names: names}
+	for i := range h.index {
+		h.index[i] = -1
+	}
+	seen := make(map[string]bool, len(names))
+	var dup []string
+	for i, raw := range names {
+		name := strings.ToLower(strings.TrimSpace(raw))
+		if seen[name] {
+			dup = append(dup, fmt.Sprintf("%q", name))
+			continue
+		}
+		seen[name] = true
+		known := false
+		for c, cn := range columnNames {
+			if cn == name {
+				h.index[c] = i
+				known = true
+				break
+			}
+		}
+		if !known {
+			h.unknown = append(h.unknown, raw)
+		}
+	}
+	var missing []string
+	for _, c := range requiredColumns {
+		if h.index[c] < 0 {
+			missing = append(missing, c.String())
+		}
+	}
+	if len(missing) > 0 || len(dup) > 0 {
+		return nil, &HeaderError{Missing: missing, Duplicate: dup}
+	}
+	return h, nil
+}

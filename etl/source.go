@@ -1,0 +1,88 @@
+package etl
+
+import (
+	"bufio"
+	"compress/gzip"
+	"crypto/sha256"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"strings"
+)
+
+// Source is an opened source file: its decompressed content to read, and
+// the size and SHA-256 of its bytes as stored, known once read to the end.
+type Source struct {
+	Name string
+	io.Reader
+	counter *countingReader
+	closers []io.Closer
+}
+
+// OpenSource opens name for reading: "-" is stdin, and a name ending in
+// ".gz" is gunzipped on the fly.
+func OpenSource(name string, stdin io.Reader) (*Source, error) {
+	s := &Source{Name: name}
+	var raw io.Reader
+	if name == "-" {
+		raw = stdin
+	} else {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		s.closers = append(s.closers, f)
+		raw = f
+	}
+	s.counter = &countingReader{r: raw, h: sha256.New()}
+	s.Reader = s.counter
+	if strings.HasSuffix(name, ".gz") {
+		zr, err := gzip.NewReader(bufio.NewReaderSize(s.counter, 64<<10))
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("opening gzip: %w", err)
+		}
+		s.closers = append(s.closers, zr)
+		s.Reader = zr
+	}
+	return s, nil
+}
+
+// Size returns the number of stored bytes read so far.
+func (s *Source) Size() int64 { return s.counter.n }
+
+// SHA256 returns the digest of the stored bytes read so far; after the
+// reader returned io.EOF it is the file's.
+func (s *Source) SHA256() []byte { return s.counter.h.Sum(nil) }
+
+// Close closes the file.
+func (s *Source) Close() error {
+	var first error
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		if err := s.closers[i].Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+type countingReader struct {
+	r io.Reader
+	h hash.Hash
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	c.h.Write(p[:n])
+	return n, err
+}
+
+// Drain reads what is left of the stored bytes, so that Size and SHA256
+// cover the whole file even when the CSV reader stopped at its end.
+func (s *Source) Drain() error {
+	_, err := io.Copy(io.Discard, s.counter)
+	return err
+}

@@ -1,0 +1,112 @@
+package store
+
+import (
+	"time"
+
+	"github.com/chatstage/chatstage/etl"
+)
+
+// defaultCleanupTimeout bounds the statements run after a load was
+// interrupted, so Ctrl-C never hangs on a dead server.
+const defaultCleanupTimeout = 5 * time.Second
+
+// incomingCreateSQL is the per-load landing table. It is temporary (no WAL,
+// dropped at commit) and holds both the rows and the rejects of the file, so
+// one COPY stream carries everything. Messages travel as parallel arrays and
+// are unnested only for the chats whose current version changes.
+const incomingCreateSQL = `
+CREATE TEMP TABLE incoming (
+    line               bigint NOT NULL,
+    reject_code        text,
+    reject_reason      text,
+    raw                text,
+    chat_id            text,
+    updated_at         timestamptz,
+    created_at         timestamptz,
+    slug               text,
+    token              text,
+    organization_id    text,
+    language           text,
+    is_test_chat       boolean,
+    sentiment          text,
+    resolution         text,
+    message_count      bigint,
+    conversation_log   text,
+    structured_info    text,
+    facts              text,
+    default_message_id text,
+    is_default_chat    boolean,
+    messages_kept      integer,
+    quality_flags      text[],
+    row_hash           bytea,
+    m_id               text[],
+    m_role             text[],
+    m_type             text[],
+    m_content          text[],
+    m_disclaimer       text[],
+    m_extra            text[]
+) ON COMMIT DROP`
+
+const incomingColumns = 29
+
+const incomingCopySQL = `COPY incoming FROM STDIN (FORMAT binary)`
+
+func encodeReject(e *copyEncoder, r *etl.Reject) {
+	e.tuple(incomingColumns)
+	e.int8(r.Line)
+	e.text(string(r.Code))
+	e.text(r.Reason)
+	e.text(r.Raw)
+	for range incomingColumns - 4 {
+		e.null()
+	}
+}
+
+func encodeRow(e *copyEncoder, r *etl.Row) {
+	e.tuple(incomingColumns)
+	e.int8(r.Line)
+	e.null()
+	e.null()
+	e.null()
+	e.text(r.ChatID)
+	e.timestamptz(r.UpdatedAt)
+	if r.HasCreatedAt {
+		e.timestamptz(r.CreatedAt)
+	} else {
+		e.null()
+	}
+	e.nullText(r.Slug)
+	e.nullText(r.Token)
+	e.nullText(r.OrganizationID)
+	e.nullText(r.Language)
+	if r.HasIsTestChat {
+		e.bool(r.IsTestChat)
+	} else {
+		e.null()
+	}
+	e.nullText(r.Sentiment)
+	e.nullText(r.Resolution)
+	if r.HasMessageCount {
+		e.int8(r.MessageCount)
+	} else {
+		e.null()
+	}
+	e.nullText(r.ConversationLog)
+	e.nullText(r.StructuredInfo)
+	e.bytes(r.Facts)
+	e.nullText(r.DefaultMessageID)
+	e.bool(r.IsDefaultChat)
+	e.int4(int32(len(r.Messages)))
+	flags := r.Flags.Names()
+	e.textArray(len(flags), func(i int) etl.Text { return etl.Text{S: flags[i], Valid: true} })
+	e.bytes(r.Hash[:])
+	m := r.Messages
+	e.textArray(len(m), func(i int) etl.Text { return m[i].ID })
+	e.textArray(len(m), func(i int) etl.Text { return m[i].Role })
+	e.textArray(len(m), func(i int) etl.Text { return m[i].Type })
+	e.textArray(len(m), func(i int) etl.Text { return m[i].Content })
+	e.textArray(len(m), func(i int) etl.Text { return m[i].Disclaimer })
+	e.textArray(len(m), func(i int) etl.Text {
+		return etl.Text{S: string(m[i].Extra), Valid: m[i].Extra != nil}
+	})
+}

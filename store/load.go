@@ -1,0 +1,179 @@
+package store
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"io"
+
+	"github.com/chatstage/chatstage/etl"
+	"github.com/jackc/pgx/v5"
+)
+
+// Load is the record of one ingested file: what staging.loads keeps.
+type Load struct {
+	LoadID          int64  `json:"load_id"`
+	Source          string `json:"source"`
+	Status          string `json:"status"`
+	SizeBytes       int64  `json:"size_bytes"`
+	SHA256          string `json:"sha256"`
+	RowsRead        int64  `json:"rows_read"`
+	RowsRejected    int64  `json:"rows_rejected"`
+	VersionsNew     int64  `json:"versions_new"`
+	ChatsInserted   int64  `json:"chats_inserted"`
+	ChatsUpdated    int64  `json:"chats_updated"`
+	ChatsUnchanged  int64  `json:"chats_unchanged"`
+	ChatsStale      int64  `json:"chats_stale"`
+	MessagesWritten int64  `json:"messages_written"`
+	Error           string `json:"error,omitempty"`
+}
+
+// SourceInfo describes the bytes of a source once it has been read whole.
+type SourceInfo struct {
+	SizeBytes int64
+	SHA256    []byte
+}
+
+// LoadParams are the inputs of LoadRun.
+type LoadParams struct {
+	LoadID int64
+	Source string
+	// Batches delivers the shaped file; LoadRun reads it until closed.
+	Batches <-chan *etl.Batch
+	// Finish is called once Batches is closed. It returns what was read, or
+	// the error that ended the stream early, which fails the load.
+	Finish func() (SourceInfo, error)
+}
+
+const loadBeginSQL = `INSERT INTO staging.loads (source) VALUES ($1) RETURNING load_id`
+
+// LoadBegin records a new load of source with status running and commits
+// it at once, so that a load that later fails or dies is still on record.
+func (s *Store) LoadBegin(ctx context.Context, source string) (int64, error) {
+	var id int64
+	if err := s.pool.QueryRow(ctx, loadBeginSQL, source).Scan(&id); err != nil {
+		return 0, fmt.Errorf("recording load of %s: %w", source, err)
+	}
+	return id, nil
+}
+
+const loadFailSQL = `
+UPDATE staging.loads SET status = 'failed', error = $2, finished_at = clock_timestamp()
+WHERE load_id = $1 AND status = 'running'`
+
+// LoadFail marks a load failed with its cause. It uses a fresh context: it
+// runs after the load's own context was cancelled, typically on Ctrl-C.
+func (s *Store) LoadFail(loadID int64, cause error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), defaultCleanupTimeout)
+	defer cancel()
+	_, err := s.pool.Exec(ctx, loadFailSQL, loadID, cause.Error())
+	return err
+}
+
+// ingestLockKey serializes loads: a second ingest waits for the first to
+// commit, so the two never compute the current state from the same snapshot.
+const ingestLockSQL = `SELECT pg_advisory_xact_lock(hashtext('chatstage.ingest'))`
+
+// LoadRun copies the batches of one file into a temporary table and merges
+// them into the staging tables, all in one transaction: after an error or a
+// cancelled context nothing of the file is visible. On success the load is
+// marked succeeded with its counts.
+func (s *Store) LoadRun(ctx context.Context, p LoadParams) (Load, error) {
+	res := Load{LoadID: p.LoadID, Source: p.Source, Status: "running"}
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return res, fmt.Errorf("load %d: %w", p.LoadID, err)
+	}
+	defer conn.Release()
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return res, fmt.Errorf("load %d: %w", p.LoadID, err)
+	}
+	defer tx.Rollback(context.Background()) //nolint:errcheck // a no-op after Commit
+	for _, q := range []string{ingestLockSQL, incomingCreateSQL} {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			return res, fmt.Errorf("load %d: preparing: %w", p.LoadID, err)
+		}
+	}
+
+	counted, copyErr := s.incomingCopy(ctx, tx, p.Batches)
+	if copyErr != nil {
+		// Drain so the producer is never blocked on a load that gave up.
+		go func() {
+			for range p.Batches {
+			}
+		}()
+	}
+	info, srcErr := p.Finish()
+	if srcErr != nil {
+		return res, srcErr
+	}
+	if copyErr != nil {
+		return res, fmt.Errorf("load %d: copying rows: %w", p.LoadID, copyErr)
+	}
+	res.RowsRead, res.RowsRejected = counted.rows+counted.rejects, counted.rejects
+	res.SizeBytes, res.SHA256 = info.SizeBytes, hex.EncodeToString(info.SHA256)
+
+	if err := s.merge(ctx, tx, &res); err != nil {
+		return res, fmt.Errorf("load %d: merging: %w", p.LoadID, err)
+	}
+	res.Status = "succeeded"
+	if _, err := tx.Exec(ctx, loadSucceedSQL, res.LoadID, res.SizeBytes, res.SHA256,
+		res.RowsRead, res.RowsRejected, res.VersionsNew, res.ChatsInserted, res.ChatsUpdated,
+		res.ChatsUnchanged, res.ChatsStale, res.MessagesWritten); err != nil {
+		return res, fmt.Errorf("load %d: recording success: %w", p.LoadID, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		res.Status = "running"
+		return res, fmt.Errorf("load %d: committing: %w", p.LoadID, err)
+	}
+	return res, nil
+}
+
+const loadSucceedSQL = `
+UPDATE staging.loads SET status = 'succeeded', finished_at = clock_timestamp(),
+    size_bytes = $2, sha256 = $3, rows_read = $4, rows_rejected = $5, versions_new = $6,
+    chats_inserted = $7, chats_updated = $8, chats_unchanged = $9, chats_stale = $10,
+    messages_written = $11
+WHERE load_id = $1`
+
+type copyCounts struct{ rows, rejects int64 }
+
+// incomingCopy streams the batches into the incoming table with one binary
+// COPY, encoding on this goroutine while PostgreSQL parses the previous
+// chunk.
+func (s *Store) incomingCopy(ctx context.Context, tx pgx.Tx, batches <-chan *etl.Batch) (copyCounts, error) {
+	var n copyCounts
+	pr, pw := io.Pipe()
+	go func() {
+		var e copyEncoder
+		e.header()
+		for b := range batches {
+			for i := range b.Rejects {
+				encodeReject(&e, &b.Rejects[i])
+			}
+			for i := range b.Rows {
+				encodeRow(&e, &b.Rows[i])
+			}
+			n.rows += int64(len(b.Rows))
+			n.rejects += int64(len(b.Rejects))
+			if len(e.b) >= 256<<10 {
+				if _, err := pw.Write(e.b); err != nil {
+					pw.CloseWithError(err)
+					return
+				}
+				e.b = e.b[:0]
+			}
+		}
+		e.trailer()
+		_, err := pw.Write(e.b)
+		pw.CloseWithError(err)
+	}()
+	_, err := tx.Conn().PgConn().CopyFrom(ctx, pr, incomingCopySQL)
+	if err != nil {
+		pr.CloseWithError(err) // unblocks the encoder
+		return n, err
+	}
+	return n, nil
+}
+
