@@ -53,20 +53,20 @@ func textOf(s string) Text { return Text{S: s, Valid: s != ""} }
 // fields, the raw JSON (sanitized), the structured_info facts rendered for
 // the deliverables, and the exploded messages.
 type Row struct {
-	Line           int64
-	ChatID         string
-	UpdatedAt      time.Time // UTC, microseconds
-	CreatedAt      time.Time // zero when null
-	HasCreatedAt   bool
-	Slug           Text
-	Token          Text
-	OrganizationID Text
-	Language       Text // lower-cased
-	Sentiment      Text
-	Resolution     Text
-	IsTestChat     bool
-	HasIsTestChat  bool
-	MessageCount   int64
+	Line            int64
+	ChatID          string
+	UpdatedAt       time.Time // UTC, microseconds
+	CreatedAt       time.Time // zero when null
+	HasCreatedAt    bool
+	Slug            Text
+	Token           Text
+	OrganizationID  Text
+	Language        Text // lower-cased
+	Sentiment       Text
+	Resolution      Text
+	IsTestChat      bool
+	HasIsTestChat   bool
+	MessageCount    int64
 	HasMessageCount bool
 
 	ConversationLog Text // as in the file, sanitized

@@ -1,0 +1,211 @@
+package etl
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+const testHeader = "chat_id,slug,token,organization_id,conversation_log,structured_info,created_at,updated_at,language,is_test_chat,sentiment,resolution,message_count\n"
+
+// readAll returns the records and rejects of a source text.
+func readAll(t *testing.T, src string) ([]Record, []Reject) {
+	t.Helper()
+	r, err := NewReader(strings.NewReader(src), ReaderOptions{})
+	if err != nil {
+		t.Fatalf("NewReader: %v", err)
+	}
+	var recs []Record
+	var rejs []Reject
+	for {
+		rec, err := r.Next()
+		var rej *Reject
+		switch {
+		case err == io.EOF:
+			return recs, rejs
+		case errors.As(err, &rej):
+			rejs = append(rejs, *rej)
+		case err != nil:
+			t.Fatalf("Next: %v", err)
+		default:
+			recs = append(recs, rec)
+		}
+	}
+}
+
+func TestReaderHeaderRefused(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, src string
+		missing   []string
+		duplicate []string
+	}{
+		{"no chat_id", "slug,updated_at,conversation_log\n", []string{"chat_id"}, nil},
+		{"no updated_at nor conversation_log", "chat_id,slug\n", []string{"updated_at", "conversation_log"}, nil},
+		{"named twice", "chat_id,updated_at,conversation_log,Chat_ID \n", nil, []string{`"chat_id"`}},
+		{"unknown named twice", "chat_id,updated_at,conversation_log,x,X\n", nil, []string{`"x"`}},
+	}
+	for _, tt := range tests {
+		_, err := NewReader(strings.NewReader(tt.src), ReaderOptions{})
+		var he *HeaderError
+		if !errors.As(err, &he) || !errors.Is(err, ErrBadHeader) {
+			t.Fatalf("%s: err = %v, want a *HeaderError", tt.name, err)
+		}
+		if !reflect.DeepEqual(he.Missing, tt.missing) || !reflect.DeepEqual(he.Duplicate, tt.duplicate) {
+			t.Errorf("%s: missing %v duplicate %v, want %v %v", tt.name, he.Missing, he.Duplicate, tt.missing, tt.duplicate)
+		}
+		for _, m := range tt.missing {
+			if !strings.Contains(err.Error(), m) {
+				t.Errorf("%s: message %q does not name %s", tt.name, err, m)
+			}
+		}
+	}
+	if _, err := NewReader(strings.NewReader(""), ReaderOptions{}); !errors.Is(err, ErrNoHeader) {
+		t.Errorf("empty file: err = %v, want ErrNoHeader", err)
+	}
+	if _, err := NewReader(strings.NewReader("\n\r\n"), ReaderOptions{}); !errors.Is(err, ErrNoHeader) {
+		t.Errorf("blank file: err = %v, want ErrNoHeader", err)
+	}
+}
+
+func TestReaderHeaderMatching(t *testing.T) {
+	t.Parallel()
+	src := "\xEF\xBB\xBF UPDATED_AT ,Conversation_Log,exported_by,CHAT_ID\r\n" +
+		"2025-07-01T08:05:00,[],x,C-1\r\n"
+	r, err := NewReader(strings.NewReader(src), ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.UnknownColumns(); !reflect.DeepEqual(got, []string{"exported_by"}) {
+		t.Errorf("unknown columns = %v", got)
+	}
+	rec, err := r.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.ChatID != "C-1" || rec.values[ColConversationLog] != "[]" || rec.Line != 2 {
+		t.Errorf("record = %+v", rec)
+	}
+	if _, err := r.Next(); err != io.EOF {
+		t.Errorf("want EOF after the last record, got %v", err)
+	}
+	// A header-only file is a load of no rows.
+	recs, rejs := readAll(t, testHeader)
+	if len(recs)+len(rejs) != 0 {
+		t.Errorf("header-only file gave %d records", len(recs)+len(rejs))
+	}
+}
+
+func TestReaderRejects(t *testing.T) {
+	t.Parallel()
+	ok := `C-1,s,t,17,[],{},2025-07-01T08:00:00,2025-07-01T08:05:00,nl,,,,0`
+	src := testHeader +
+		ok + "\n" + // line 2
+		`,s,t,17,[],{},2025-07-01T08:00:00,2025-07-01T08:05:00,nl,,,,0` + "\n" + // 3: empty chat_id
+		" \u00a0,s,t,17,[],{},2025-07-01T08:00:00,2025-07-01T08:05:00,nl,,,,0\n" + // 4: blank chat_id
+		`C-2,s,t,17,[],{},2025-07-01T08:00:00,gisteren,nl,,,,0` + "\n" + // 5
+		`C-3,s,t,17,[],{},2025-07-01T08:00:00,,nl,,,,0` + "\n" + // 6
+		`C-4,s,t,17,[],{},2025-07-01T08:00:00,2025-07-01T08:05:00+02,nl,,,,0` + "\n" + // 7
+		"\n" + // 8: blank, skipped
+		`C-5,s,t,17,[],{},2025-07-01T08:00:00,2025-07-01T08:05:00,nl,,,` + "\n" + // 9: 12 fields
+		`C-6,s"t,t,17,[],{},2025-07-01T08:00:00,2025-07-01T08:05:00,nl,,,,0` + "\n" + // 10: bare quote
+		`C-7,"s"x,t,17,[],{},2025-07-01T08:00:00,2025-07-01T08:05:00,nl,,,,0` + "\n" + // 11: quote then x
+		"C-8,\"multi\r\nline\",t,17,[],{},2025-07-01T08:00:00,2025-07-01T08:05:00,nl,,,,0\r\n" + // 12-13
+		"C-9,a\rb,t,17,[],{},2025-07-01T08:00:00,2025-07-01T08:05:00,nl,,,,0\n" + // 14: bare CR is data
+		`C-10,"never closed,t` + "\nmore\n" // 15-16: one reject to the end
+	recs, rejs := readAll(t, src)
+	var ids []string
+	for _, r := range recs {
+		ids = append(ids, r.ChatID)
+	}
+	if want := []string{"C-1", "C-8", "C-9"}; !reflect.DeepEqual(ids, want) {
+		t.Errorf("records %v, want %v", ids, want)
+	}
+	if recs[1].values[ColSlug] != "multi\nline" || recs[1].Line != 12 {
+		t.Errorf("quoted CRLF: slug %q line %d", recs[1].values[ColSlug], recs[1].Line)
+	}
+	if recs[2].values[ColSlug] != "a\rb" || recs[2].Line != 14 {
+		t.Errorf("bare CR: slug %q line %d", recs[2].values[ColSlug], recs[2].Line)
+	}
+	type want struct {
+		line int64
+		code RejectCode
+		raw  string
+	}
+	wants := []want{
+		{3, RejectChatIDMissing, `,s,t,17,[],{},2025-07-01T08:00:00,2025-07-01T08:05:00,nl,,,,0`},
+		{4, RejectChatIDMissing, " \u00a0,s,t,17,[],{},2025-07-01T08:00:00,2025-07-01T08:05:00,nl,,,,0"},
+		{5, RejectUpdatedAtInvalid, `C-2,s,t,17,[],{},2025-07-01T08:00:00,gisteren,nl,,,,0`},
+		{6, RejectUpdatedAtMissing, `C-3,s,t,17,[],{},2025-07-01T08:00:00,,nl,,,,0`},
+		{7, RejectUpdatedAtInvalid, `C-4,s,t,17,[],{},2025-07-01T08:00:00,2025-07-01T08:05:00+02,nl,,,,0`},
+		{9, RejectFieldCount, `C-5,s,t,17,[],{},2025-07-01T08:00:00,2025-07-01T08:05:00,nl,,,`},
+		{10, RejectMalformed, `C-6,s"t,t,17,[],{},2025-07-01T08:00:00,2025-07-01T08:05:00,nl,,,,0`},
+		{11, RejectMalformed, `C-7,"s"x,t,17,[],{},2025-07-01T08:00:00,2025-07-01T08:05:00,nl,,,,0`},
+		{15, RejectMalformed, "C-10,\"never closed,t\nmore"},
+	}
+	if len(rejs) != len(wants) {
+		t.Fatalf("got %d rejects, want %d: %+v", len(rejs), len(wants), rejs)
+	}
+	for i, w := range wants {
+		r := rejs[i]
+		if r.Line != w.line || r.Code != w.code || r.Raw != w.raw || r.Reason == "" {
+			t.Errorf("reject %d = %+v, want line %d code %s raw %q", i, r, w.line, w.code, w.raw)
+		}
+	}
+	if !strings.Contains(rejs[2].Reason, `"gisteren"`) {
+		t.Errorf("reason %q should quote the bad value", rejs[2].Reason)
+	}
+}
+
+func TestReaderRejectRawIsSanitized(t *testing.T) {
+	t.Parallel()
+	_, rejs := readAll(t, testHeader+"C-1,s\x00\xff\"x,t\n")
+	if len(rejs) != 1 || rejs[0].Raw != "C-1,s\uFFFD\"x,t" {
+		t.Fatalf("rejects = %+v", rejs)
+	}
+}
+
+func TestOpenSourceGzipAndDigest(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write([]byte(testHeader + "C-1,s,t,17,[],{},,2025-07-01T08:05:00,nl,,,,0\n"))
+	zw.Close()
+	name := filepath.Join(dir, "x.csv.gz")
+	if err := os.WriteFile(name, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src, err := OpenSource(name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	r, err := NewReader(src, ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec, err := r.Next(); err != nil || rec.ChatID != "C-1" {
+		t.Fatalf("Next = %+v, %v", rec, err)
+	}
+	if err := src.Drain(); err != nil {
+		t.Fatal(err)
+	}
+	if src.Size() != int64(buf.Len()) {
+		t.Errorf("size %d, want the compressed size %d", src.Size(), buf.Len())
+	}
+	stdin, err := OpenSource("-", bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, stdin)
+	if !bytes.Equal(stdin.SHA256(), src.SHA256()) {
+		t.Errorf("stdin and file digests differ")
+	}
+}
