@@ -69,7 +69,8 @@ type Reader struct {
 	csv     *csv.Reader
 	h       *header
 	loc     *time.Location
-	lastEnd int64 // input offset where the previous record ended
+	lastEnd  int64 // input offset where the previous record ended
+	lastLine int64 // line where the previous record started
 }
 
 var bom = []byte("\xEF\xBB\xBF")
@@ -129,12 +130,14 @@ func (r *Reader) Next() (Record, error) {
 	case err == io.EOF:
 		return Record{}, io.EOF
 	case errors.As(err, &pe):
+		r.lastLine = int64(pe.StartLine)
 		return Record{}, r.reject(int64(pe.StartLine), RejectMalformed,
 			fmt.Sprintf("not well-formed CSV: %v (line %d, column %d)", pe.Err, pe.Line, pe.Column), raw)
 	case err != nil:
 		return Record{}, fmt.Errorf("reading record after line %d: %w", r.lineAfter(), err)
 	}
 	line, _ := r.csv.FieldPos(0)
+	r.lastLine = int64(line)
 	if len(fields) != r.h.fields {
 		return Record{}, r.reject(int64(line), RejectFieldCount,
 			fmt.Sprintf("has %d fields, the header has %d", len(fields), r.h.fields), raw)
@@ -164,10 +167,9 @@ func (r *Reader) Next() (Record, error) {
 	return rec, nil
 }
 
-func (r *Reader) lineAfter() int {
-	line, _ := r.csv.FieldPos(0)
-	return line
-}
+// lineAfter is the line of the last record read, for errors that have no
+// record (csv.Reader.FieldPos panics without one).
+func (r *Reader) lineAfter() int64 { return r.lastLine }
 
 func (r *Reader) reject(line int64, code RejectCode, reason string, raw []byte) *Reject {
 	text, _ := sanitizeText(string(trimLineEnds(raw)))

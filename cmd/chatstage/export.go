@@ -2,10 +2,66 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"strings"
+
+	"github.com/chatstage/chatstage/store"
 )
 
 func runExport(ctx context.Context, e *env, args []string) int {
-	fmt.Fprintln(e.stderr, "chatstage export: not implemented yet")
-	return exitFailure
+	fs := e.newFlagSet("export", "export --out DIR [flags]",
+		"chatstage export --out /data/deliverables/2025-07-01 --json")
+	var c common
+	c.register(fs)
+	out := fs.String("out", "", "directory to write chats.csv, messages.csv and manifest.json into (created if missing; required)")
+	asJSON := fs.Bool("json", false, "print what was written as one JSON object on stdout")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(e.stderr, "chatstage export: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return exitUsage
+	}
+	if *out == "" {
+		fmt.Fprintln(e.stderr, "chatstage export: --out DIR is required")
+		fs.Usage()
+		return exitUsage
+	}
+	logger := e.logger(&c)
+	st, err := e.openStore(ctx, &c, logger)
+	if err != nil {
+		return e.fail(ctx, "export", err)
+	}
+	defer st.Close()
+
+	res, err := st.ExportWrite(ctx, *out)
+	if err != nil {
+		return e.fail(ctx, "export", err)
+	}
+	if *asJSON {
+		json.NewEncoder(e.stdout).Encode(res)
+	}
+	fmt.Fprintln(e.stderr, exportSummary(*out, res))
+	return exitOK
+}
+
+// exportSummary is the one line export prints on stderr.
+func exportSummary(dir string, x store.Export) string {
+	var b strings.Builder
+	b.WriteString("export: ")
+	for i, f := range x.Files {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s %d rows %d bytes", f.Name, f.Rows, f.Bytes)
+	}
+	if x.LastLoadID == 0 {
+		b.WriteString(" (no load yet)")
+	} else {
+		fmt.Fprintf(&b, " (last load %d)", x.LastLoadID)
+	}
+	fmt.Fprintf(&b, " in %s", dir)
+	return b.String()
 }
