@@ -65,10 +65,10 @@ type ReaderOptions struct {
 // at most one record and a read-ahead buffer in memory, whatever the size
 // of the file.
 type Reader struct {
-	src     *recorder
-	csv     *csv.Reader
-	h       *header
-	loc     *time.Location
+	src      *recorder
+	csv      *csv.Reader
+	h        *header
+	loc      *time.Location
 	lastEnd  int64 // input offset where the previous record ended
 	lastLine int64 // line where the previous record started
 }

@@ -176,4 +176,3 @@ func (s *Store) incomingCopy(ctx context.Context, tx pgx.Tx, batches <-chan *etl
 	}
 	return n, nil
 }
-

@@ -61,11 +61,11 @@ func TestIngestStoresRejects(t *testing.T) {
 	t.Parallel()
 	url := testURL(t)
 	file := writeSource(t, "rejects.csv",
-		chatRow("C-1", "2025-07-01T08:05:00", "ok"), // line 2
-		chatRow("", "2025-07-01T08:05:00", "x"),     // 3
-		chatRow("C-2", "gisteren", "x"),             // 4
-		chatRow("C-3", "", "x"),                     // 5
-		"C-4,s,t,17,[],{},2025-07-01T08:00:00,2025-07-01T08:05:00,nl,,,", // 6
+		chatRow("C-1", "2025-07-01T08:05:00", "ok"),                          // line 2
+		chatRow("", "2025-07-01T08:05:00", "x"),                              // 3
+		chatRow("C-2", "gisteren", "x"),                                      // 4
+		chatRow("C-3", "", "x"),                                              // 5
+		"C-4,s,t,17,[],{},2025-07-01T08:00:00,2025-07-01T08:05:00,nl,,,",     // 6
 		`C-5,s"t,t,17,[],{},2025-07-01T08:00:00,2025-07-01T08:05:00,nl,,,,0`, // 7
 		"", // 8: blank, skipped
 		chatRow("C-6", "2025-07-01T08:05:00", "ok"), // 9
