@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // Flag is a data quality flag: a field of a kept row was bad and became
@@ -97,7 +98,7 @@ type Message struct {
 	Type       Text
 	Content    Text
 	Disclaimer Text
-	Extra      []byte // JSON object, nil when the message has no other key
+	Extra      Text // JSON object; null when the message has no other key
 }
 
 // chatArrayKeys are the structured_info keys whose deliverable columns are
@@ -116,10 +117,17 @@ var (
 // Shaper turns Records into Rows. It keeps scratch buffers between calls,
 // so each goroutine needs its own.
 type Shaper struct {
-	loc  *time.Location
-	dec  jsonDecoder
-	buf  []byte
-	keys [][]byte
+	loc *time.Location
+	dec jsonDecoder
+	// scratch buffers, reused from row to row
+	arena   []byte
+	spans   []messageSpans
+	key     []byte
+	keyBuf  []byte
+	keyEnds []int
+	extra   []byte
+	facts   []byte
+	val     []byte
 }
 
 // NewShaper returns a Shaper reading zone-less timestamps in loc (nil: UTC).
@@ -209,28 +217,44 @@ func hashValues(v *[numColumns]string) [sha256.Size]byte {
 	for _, s := range v {
 		binary.LittleEndian.PutUint64(n[:], uint64(len(s)))
 		h.Write(n[:])
-		h.Write([]byte(s))
+		h.Write(bytesOf(s))
 	}
 	var sum [sha256.Size]byte
 	h.Sum(sum[:0])
 	return sum
 }
 
+// span locates a value in the Shaper's arena until the row is done.
+type span struct {
+	start, end int32
+	valid      bool
+}
+
+type messageSpans struct {
+	id, role, typ, content, disclaimer, extra span
+}
+
+// bytesOf views s as bytes without copying: the decoder only reads them.
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
 // shapeMessages explodes conversation_log. Any syntax error discards all
-// messages: a half-read log would be a silent corruption.
+// messages: a half-read log would be a silent corruption. All the texts of
+// a row's messages are built into one arena and become substrings of a
+// single string, one allocation per row instead of several per message.
 func (s *Shaper) shapeMessages(row *Row, log string) {
 	if strings.TrimSpace(log) == "" {
 		row.Flags |= FlagConversationLogMissing
 		return
 	}
 	d := &s.dec
-	d.reset([]byte(log))
+	d.reset(bytesOf(log))
 	kind, err := d.peek()
 	if err != nil || kind != jsonArray {
 		row.Flags |= FlagConversationLogInvalid
 		return
 	}
-	var msgs []Message
+	s.arena = s.arena[:0]
+	s.spans = s.spans[:0]
 	invalid := false
 	err = d.array(func() error {
 		k, err := d.peek()
@@ -241,12 +265,7 @@ func (s *Shaper) shapeMessages(row *Row, log string) {
 			invalid = true
 			return d.skip()
 		}
-		m, err := s.message()
-		if err != nil {
-			return err
-		}
-		msgs = append(msgs, m)
-		return nil
+		return s.message()
 	})
 	if err == nil {
 		err = d.finish()
@@ -261,77 +280,112 @@ func (s *Shaper) shapeMessages(row *Row, log string) {
 	if d.sanitized() {
 		row.Flags |= FlagTextSanitized
 	}
-	row.Messages = msgs
+	arena := string(s.arena)
+	text := func(sp span) Text {
+		if !sp.valid {
+			return Text{}
+		}
+		return Text{S: arena[sp.start:sp.end], Valid: true}
+	}
+	row.Messages = make([]Message, len(s.spans))
+	for i, sp := range s.spans {
+		row.Messages[i] = Message{ID: text(sp.id), Role: text(sp.role), Type: text(sp.typ),
+			Content: text(sp.content), Disclaimer: text(sp.disclaimer), Extra: text(sp.extra)}
+	}
 }
 
-// message reads one message object. Keys are matched by key(); the first
-// of clashing keys wins.
-func (s *Shaper) message() (Message, error) {
-	d := &s.dec
-	var m Message
-	s.keys = s.keys[:0]
-	extra := s.buf[:0]
-	err := d.object(func(name []byte) error {
-		k := string(appendKey(nil, name))
-		for _, seen := range s.keys {
-			if string(seen) == k {
-				return d.skip()
-			}
+// seenKey reports whether key was already seen in the current object, and
+// records it if not. Objects have a handful of keys: a linear scan of a
+// flat buffer beats a map and allocates nothing.
+func (s *Shaper) seenKey(key []byte) bool {
+	for i := 0; i+1 < len(s.keyEnds); i++ {
+		if string(s.keyBuf[s.keyEnds[i]:s.keyEnds[i+1]]) == string(key) {
+			return true
 		}
-		s.keys = append(s.keys, []byte(k))
-		var dst *Text
-		switch k {
+	}
+	s.keyBuf = append(s.keyBuf, key...)
+	s.keyEnds = append(s.keyEnds, len(s.keyBuf))
+	return false
+}
+
+func (s *Shaper) resetKeys() {
+	s.keyBuf = s.keyBuf[:0]
+	s.keyEnds = append(s.keyEnds[:0], 0)
+}
+
+// message reads one message object into the arena. Keys are matched by
+// key(); the first of clashing keys wins.
+func (s *Shaper) message() error {
+	d := &s.dec
+	var m messageSpans
+	s.resetKeys()
+	s.extra = s.extra[:0]
+	err := d.object(func(name []byte) error {
+		s.key = appendKey(s.key[:0], name)
+		if s.seenKey(s.key) {
+			return d.skip()
+		}
+		var dst *span
+		switch string(s.key) {
 		case "id":
-			dst = &m.ID
+			dst = &m.id
 		case "role":
-			dst = &m.Role
+			dst = &m.role
 		case "type":
-			dst = &m.Type
+			dst = &m.typ
 		case "content":
-			dst = &m.Content
+			dst = &m.content
 		case "disclaimer":
-			dst = &m.Disclaimer
+			dst = &m.disclaimer
 		}
 		if dst != nil {
-			t, kind, err := d.text(nil)
+			start := len(s.arena)
+			var kind jsonKind
+			var err error
+			s.arena, kind, err = d.text(s.arena)
 			if err != nil {
 				return err
 			}
-			if kind != jsonNull {
-				*dst = Text{S: string(t), Valid: true}
-			}
+			*dst = span{int32(start), int32(len(s.arena)), kind != jsonNull}
 			return nil
 		}
 		var err error
-		extra, err = s.appendFact(extra, k, messageArrayKeys[k])
+		s.extra, err = s.appendFact(s.extra, s.key, messageArrayKeys[string(s.key)])
 		return err
 	})
 	if err != nil {
-		return m, err
+		return err
 	}
-	if len(extra) > 0 {
-		m.Extra = append(append([]byte{'{'}, extra[1:]...), '}')
+	if len(s.extra) > 0 {
+		start := len(s.arena)
+		s.arena = append(s.arena, '{')
+		s.arena = append(s.arena, s.extra[1:]...)
+		s.arena = append(s.arena, '}')
+		m.extra = span{int32(start), int32(len(s.arena)), true}
 	}
-	s.buf = extra[:0]
-	return m, nil
+	s.spans = append(s.spans, m)
+	return nil
 }
 
 // appendFact appends `,"key":rendering` for the value at the decoder.
-func (s *Shaper) appendFact(dst []byte, key string, array bool) ([]byte, error) {
+func (s *Shaper) appendFact(dst []byte, key []byte, array bool) ([]byte, error) {
 	d := &s.dec
 	dst = append(dst, ',')
-	dst = appendJSONString(dst, []byte(key))
+	dst = appendJSONString(dst, key)
 	dst = append(dst, ':')
-	var val []byte
 	var kind jsonKind
 	var err error
+	s.val = s.val[:0]
 	if array {
-		val, kind, err = d.value(nil)
-		if err == nil && kind != jsonArray && kind != jsonNull {
-			val = append(append([]byte{'['}, val...), ']')
+		s.val = append(s.val, '[')
+		s.val, kind, err = d.value(s.val)
+		if err == nil && kind == jsonArray {
+			s.val = s.val[1:]
+		} else {
+			s.val = append(s.val, ']')
 		}
 	} else {
-		val, kind, err = d.text(nil)
+		s.val, kind, err = d.text(s.val)
 	}
 	if err != nil {
 		return dst, err
@@ -339,7 +393,7 @@ func (s *Shaper) appendFact(dst []byte, key string, array bool) ([]byte, error) 
 	if kind == jsonNull {
 		return append(dst, "null"...), nil
 	}
-	return appendJSONString(dst, val), nil
+	return appendJSONString(dst, s.val), nil
 }
 
 // shapeFacts renders the top-level keys of structured_info.
@@ -349,26 +403,24 @@ func (s *Shaper) shapeFacts(row *Row, info string) {
 		return
 	}
 	d := &s.dec
-	d.reset([]byte(info))
+	d.reset(bytesOf(info))
 	kind, err := d.peek()
 	if err != nil || kind != jsonObject {
 		row.Flags |= FlagStructuredInfoInvalid
 		return
 	}
-	var facts []byte
-	var seen []string
+	s.resetKeys()
+	facts := s.facts[:0]
 	err = d.object(func(name []byte) error {
-		k := string(appendKey(nil, name))
-		for _, sk := range seen {
-			if sk == k {
-				return d.skip()
-			}
+		s.key = appendKey(s.key[:0], name)
+		if s.seenKey(s.key) {
+			return d.skip()
 		}
-		seen = append(seen, k)
 		var err error
-		facts, err = s.appendFact(facts, k, chatArrayKeys[k])
+		facts, err = s.appendFact(facts, s.key, chatArrayKeys[string(s.key)])
 		return err
 	})
+	s.facts = facts
 	if err == nil {
 		err = d.finish()
 	}
@@ -380,6 +432,9 @@ func (s *Shaper) shapeFacts(row *Row, info string) {
 		row.Flags |= FlagTextSanitized
 	}
 	if len(facts) > 0 {
-		row.Facts = append(append([]byte{'{'}, facts[1:]...), '}')
+		out := make([]byte, 0, len(facts)+1)
+		out = append(out, '{')
+		out = append(out, facts[1:]...)
+		row.Facts = append(out, '}')
 	}
 }

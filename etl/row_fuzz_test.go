@@ -53,8 +53,8 @@ func FuzzReadAndShape(f *testing.F) {
 				for _, tx := range []Text{m.ID, m.Role, m.Type, m.Content, m.Disclaimer} {
 					checkText(t, "message field", tx.S)
 				}
-				if m.Extra != nil {
-					checkObject(t, "extra", m.Extra)
+				if m.Extra.Valid {
+					checkObject(t, "extra", []byte(m.Extra.S))
 				}
 			}
 		}

@@ -169,11 +169,11 @@ func TestShapeFactsAndMessages(t *testing.T) {
 	if m.ID.S != "m-2" || m.Role.S != "assistant" || m.Content.S != "12.50" || m.Disclaimer.Valid {
 		t.Errorf("message 2 = %+v", m)
 	}
-	if want := `{"intenttype":"booking","currentbrands":"[\"Zoover\"]","categories":"[\"hotel\"]","themes":null}`; string(m.Extra) != want {
-		t.Errorf("extra\n got %s\nwant %s", m.Extra, want)
+	if want := `{"intenttype":"booking","currentbrands":"[\"Zoover\"]","categories":"[\"hotel\"]","themes":null}`; m.Extra.S != want {
+		t.Errorf("extra\n got %s\nwant %s", m.Extra.S, want)
 	}
-	if r.Messages[0].Extra != nil {
-		t.Errorf("a message without other keys has no extra: %s", r.Messages[0].Extra)
+	if r.Messages[0].Extra.Valid {
+		t.Errorf("a message without other keys has no extra: %s", r.Messages[0].Extra.S)
 	}
 	if r.Messages[2].Content.S != `{"a":[1,"é"]}` {
 		t.Errorf("object content = %q", r.Messages[2].Content.S)

@@ -40,10 +40,14 @@ COMMENT ON COLUMN staging.loads.messages_written IS 'messages written to staging
 -- per inserted row, and chatstage ingest is their only writer, which keeps
 -- load_id and the messages' chat_id consistent in the same transaction.
 
+-- chat_id is COLLATE "C" everywhere: identifiers compare as bytes, which is
+-- what the deliverables' order wants and what makes every B-tree on them
+-- cheaper than a linguistic collation.
+
 -- The history. The key is the contract's version identity; a later row of
 -- the same version replaces the content in place ("the later one wins").
 CREATE TABLE staging.chat_versions (
-    chat_id            text        NOT NULL,
+    chat_id            text        COLLATE "C" NOT NULL,
     updated_at         timestamptz NOT NULL,
     created_at         timestamptz,
     slug               text,
@@ -83,7 +87,7 @@ COMMENT ON COLUMN staging.chat_versions.source_line IS 'line of the source file 
 -- typed columns of that version (not the raw JSON) so the export views read
 -- one narrow table instead of joining the history.
 CREATE TABLE staging.chats (
-    chat_id            text        PRIMARY KEY,
+    chat_id            text        COLLATE "C" PRIMARY KEY,
     updated_at         timestamptz NOT NULL,
     created_at         timestamptz,
     slug               text,
@@ -107,10 +111,10 @@ COMMENT ON TABLE staging.chats IS
     'The current version of each chat: the one with the greatest updated_at (for the same version, the latest loaded). Columns as in staging.chat_versions.';
 -- The deliverables list chats by created at (nulls last), then chat_id in
 -- byte order: this index returns them in that order without a sort.
-CREATE INDEX chats_export_order ON staging.chats (created_at, chat_id COLLATE "C");
+CREATE INDEX chats_export_order ON staging.chats (created_at, chat_id);
 
 CREATE TABLE staging.messages (
-    chat_id     text        NOT NULL,
+    chat_id     text        COLLATE "C" NOT NULL,
     ordinal     integer     NOT NULL,
     updated_at  timestamptz NOT NULL,
     message_id  text,

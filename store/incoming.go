@@ -13,7 +13,8 @@ const defaultCleanupTimeout = 5 * time.Second
 // incomingCreateSQL is the per-load landing table. It is temporary (no WAL,
 // dropped at commit) and holds both the rows and the rejects of the file, so
 // one COPY stream carries everything. Messages travel as parallel arrays and
-// are unnested only for the chats whose current version changes.
+// are unnested only for the chats whose current version changes. Rows whose
+// exact version is already kept (known) carry only their keys.
 const incomingCreateSQL = `
 CREATE TEMP TABLE incoming (
     line               bigint NOT NULL,
@@ -39,6 +40,7 @@ CREATE TEMP TABLE incoming (
     messages_kept      integer,
     quality_flags      text[],
     row_hash           bytea,
+    known              boolean,
     m_id               text[],
     m_role             text[],
     m_type             text[],
@@ -47,7 +49,7 @@ CREATE TEMP TABLE incoming (
     m_extra            text[]
 ) ON COMMIT DROP`
 
-const incomingColumns = 29
+const incomingColumns = 30
 
 const incomingCopySQL = `COPY incoming FROM STDIN (FORMAT binary)`
 
@@ -58,6 +60,26 @@ func encodeReject(e *copyEncoder, r *etl.Reject) {
 	e.text(r.Reason)
 	e.text(r.Raw)
 	for range incomingColumns - 4 {
+		e.null()
+	}
+}
+
+// encodeKnownRow sends only the keys of a row whose exact version is
+// already kept: the merge needs them to classify it, and nothing else.
+func encodeKnownRow(e *copyEncoder, r *etl.Row) {
+	e.tuple(incomingColumns)
+	e.int8(r.Line)
+	e.null()
+	e.null()
+	e.null()
+	e.text(r.ChatID)
+	e.timestamptz(r.UpdatedAt)
+	for range 16 { // created_at .. quality_flags
+		e.null()
+	}
+	e.bytes(r.Hash[:])
+	e.bool(true)
+	for range 6 { // the message arrays
 		e.null()
 	}
 }
@@ -100,13 +122,12 @@ func encodeRow(e *copyEncoder, r *etl.Row) {
 	flags := r.Flags.Names()
 	e.textArray(len(flags), func(i int) etl.Text { return etl.Text{S: flags[i], Valid: true} })
 	e.bytes(r.Hash[:])
+	e.bool(false)
 	m := r.Messages
 	e.textArray(len(m), func(i int) etl.Text { return m[i].ID })
 	e.textArray(len(m), func(i int) etl.Text { return m[i].Role })
 	e.textArray(len(m), func(i int) etl.Text { return m[i].Type })
 	e.textArray(len(m), func(i int) etl.Text { return m[i].Content })
 	e.textArray(len(m), func(i int) etl.Text { return m[i].Disclaimer })
-	e.textArray(len(m), func(i int) etl.Text {
-		return etl.Text{S: string(m[i].Extra), Valid: m[i].Extra != nil}
-	})
+	e.textArray(len(m), func(i int) etl.Text { return m[i].Extra })
 }

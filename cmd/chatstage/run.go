@@ -16,9 +16,10 @@ import (
 // Exit codes scripts can rely on.
 const (
 	exitOK          = 0
-	exitFailure     = 1 // a file failed to load, the database failed, ...
-	exitUsage       = 2 // bad command line
-	exitInterrupted = 130
+	exitFailure     = 1   // a file failed to load, the database failed, ...
+	exitUsage       = 2   // bad command line
+	exitInterrupted = 130 // SIGINT (Ctrl-C)
+	exitTerminated  = 143 // SIGTERM
 )
 
 // env is what a command runs with: its streams and the process
@@ -161,6 +162,10 @@ func (e *env) openStore(ctx context.Context, c *common, logger *slog.Logger) (*s
 func (e *env) fail(ctx context.Context, what string, err error) int {
 	if ctx.Err() != nil {
 		fmt.Fprintf(e.stderr, "chatstage: %s: interrupted; nothing of the interrupted work was written\n", what)
+		var sc signalCause
+		if errors.As(context.Cause(ctx), &sc) {
+			return exitCodeFor(sc.sig)
+		}
 		return exitInterrupted
 	}
 	fmt.Fprintf(e.stderr, "chatstage: %s: %v\n", what, err)
