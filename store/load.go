@@ -9,6 +9,7 @@ import (
 
 	"github.com/chatstage/chatstage/etl"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Load is the record of one ingested file: what staging.loads keeps.
@@ -48,14 +49,57 @@ type LoadParams struct {
 
 const loadBeginSQL = `INSERT INTO staging.loads (source) VALUES ($1) RETURNING load_id`
 
+// loadLockSQL marks a load as alive: its connection holds this session
+// lock until the load ends, and a 'running' load whose lock is free has
+// lost its process (see LoadsRecover).
+const loadLockSQL = `SELECT pg_advisory_lock(` + loadLockClass + `, $1::integer)`
+
 // LoadBegin records a new load of source with status running and commits
 // it at once, so that a load that later fails or dies is still on record.
+// The connection that recorded it is kept, holding the load's liveness
+// lock, for LoadRun.
 func (s *Store) LoadBegin(ctx context.Context, source string) (int64, error) {
-	var id int64
-	if err := s.pool.QueryRow(ctx, loadBeginSQL, source).Scan(&id); err != nil {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
 		return 0, fmt.Errorf("recording load of %s: %w", source, err)
 	}
+	var id int64
+	if err := conn.QueryRow(ctx, loadBeginSQL, source).Scan(&id); err != nil {
+		conn.Release()
+		return 0, fmt.Errorf("recording load of %s: %w", source, err)
+	}
+	if _, err := conn.Exec(ctx, loadLockSQL, id); err != nil {
+		conn.Release()
+		return 0, fmt.Errorf("recording load of %s: %w", source, err)
+	}
+	s.loadConnsMu.Lock()
+	s.loadConns[id] = conn
+	s.loadConnsMu.Unlock()
 	return id, nil
+}
+
+// loadConn takes the connection LoadBegin kept for a load.
+func (s *Store) loadConn(ctx context.Context, loadID int64) (*pgxpool.Conn, error) {
+	s.loadConnsMu.Lock()
+	conn := s.loadConns[loadID]
+	delete(s.loadConns, loadID)
+	s.loadConnsMu.Unlock()
+	if conn == nil {
+		return nil, fmt.Errorf("load %d was not begun by this process", loadID)
+	}
+	return conn, nil
+}
+
+// loadConnRelease ends a load's liveness lock and returns its connection.
+// A connection whose unlock fails (dead server) is closed instead, which
+// releases the lock too.
+func loadConnRelease(conn *pgxpool.Conn, loadID int64) {
+	ctx, cancel := context.WithTimeout(context.Background(), defaultCleanupTimeout)
+	defer cancel()
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_unlock(`+loadLockClass+`, $1::integer)`, loadID); err != nil {
+		conn.Conn().Close(ctx)
+	}
+	conn.Release()
 }
 
 const loadFailSQL = `
@@ -81,11 +125,11 @@ const ingestLockSQL = `SELECT pg_advisory_xact_lock(hashtext('chatstage.ingest')
 // marked succeeded with its counts.
 func (s *Store) LoadRun(ctx context.Context, p LoadParams) (Load, error) {
 	res := Load{LoadID: p.LoadID, Source: p.Source, Status: "running"}
-	conn, err := s.pool.Acquire(ctx)
+	conn, err := s.loadConn(ctx, p.LoadID)
 	if err != nil {
-		return res, fmt.Errorf("load %d: %w", p.LoadID, err)
+		return res, err
 	}
-	defer conn.Release()
+	defer loadConnRelease(conn, p.LoadID)
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		return res, fmt.Errorf("load %d: %w", p.LoadID, err)

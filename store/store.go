@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
+	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -15,12 +18,18 @@ type Store struct {
 	pool   *pgxpool.Pool
 	logger *slog.Logger
 	target string // user@host:port/database, for messages; never the password
+
+	loadConnsMu sync.Mutex
+	loadConns   map[int64]*pgxpool.Conn // from LoadBegin to LoadRun
 }
 
 // Options configure Open.
 type Options struct {
 	// Logger receives debug and info logs; nil discards them.
 	Logger *slog.Logger
+	// ConnectTimeout bounds how long Open retries, with backoff, a server
+	// that does not answer (restarting, failing over); 0 means one try.
+	ConnectTimeout time.Duration
 }
 
 // Open connects to the database at url, a PostgreSQL URL or key=value
@@ -33,6 +42,10 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("%w: the database URL is not valid", ErrConnect)
 	}
 	cfg.MaxConns = 4
+	// A backend notices that its client died (kill -9, a lost network) only
+	// when it next talks to it, which during a long merge statement can be
+	// minutes; meanwhile it holds the load's locks. This makes it check.
+	cfg.ConnConfig.RuntimeParams["client_connection_check_interval"] = "1s"
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -41,17 +54,48 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	target := fmt.Sprintf("%s@%s:%d/%s", cc.User, cc.Host, cc.Port, cc.Database)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("%w to %s: %w", ErrConnect, target, redact(err))
+		return nil, fmt.Errorf("%w at %s: %w", ErrConnect, target, redact(err))
 	}
-	if err := pool.Ping(ctx); err != nil {
+	if err := ping(ctx, pool, opts.ConnectTimeout, logger, target); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("%w to %s: %w", ErrConnect, target, redact(err))
+		return nil, fmt.Errorf("%w at %s: %w", ErrConnect, target, redact(err))
 	}
-	return &Store{pool: pool, logger: logger, target: target}, nil
+	return &Store{pool: pool, logger: logger, target: target, loadConns: map[int64]*pgxpool.Conn{}}, nil
 }
 
-// Close closes every connection.
-func (s *Store) Close() { s.pool.Close() }
+// ping waits for the server to answer, retrying with exponential backoff
+// for at most timeout. A server that answers with an error (bad password,
+// no such database) is not retried: waiting would not fix it.
+func ping(ctx context.Context, pool *pgxpool.Pool, timeout time.Duration, logger *slog.Logger, target string) error {
+	deadline := time.Now().Add(timeout)
+	wait := 250 * time.Millisecond
+	for {
+		err := pool.Ping(ctx)
+		var pgErr *pgconn.PgError
+		if err == nil || errors.As(err, &pgErr) || ctx.Err() != nil || time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		logger.Warn("database not reachable, retrying", "database", target, "in", wait, "error", redact(err))
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		wait = min(wait*2, 5*time.Second)
+	}
+}
+
+// Close closes every connection, including those of loads begun and never
+// run, which frees their liveness locks.
+func (s *Store) Close() {
+	s.loadConnsMu.Lock()
+	for id, conn := range s.loadConns {
+		conn.Release()
+		delete(s.loadConns, id)
+	}
+	s.loadConnsMu.Unlock()
+	s.pool.Close()
+}
 
 // Target names the database for messages: user@host:port/database.
 func (s *Store) Target() string { return s.target }
@@ -62,12 +106,12 @@ var (
 	ErrConnect = errors.New("cannot connect to PostgreSQL")
 )
 
-// redact keeps a connection error's cause but drops pgconn's wrapping,
-// which is safe (pgx never prints the password) but long.
+// redact shortens a connection error to its first line: pgx repeats the
+// cause once per attempt (TLS, then plain). pgx never prints the password.
 func redact(err error) error {
-	var ce *pgconn.ConnectError
-	if errors.As(err, &ce) && ce.Unwrap() != nil {
-		return ce.Unwrap()
+	msg := err.Error()
+	if i := strings.IndexByte(msg, '\n'); i >= 0 {
+		return errors.New(msg[:i])
 	}
 	return err
 }

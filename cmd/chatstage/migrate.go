@@ -36,6 +36,9 @@ func runMigrate(ctx context.Context, e *env, args []string) int {
 			return e.fail(ctx, "migrate", err)
 		}
 		fmt.Fprintf(e.stdout, "%d migration(s) applied to %s\n", n, st.Target())
+		if _, err := st.LoadsRecover(ctx); err != nil {
+			return e.fail(ctx, "migrate", err)
+		}
 		return exitOK
 	}
 	states, err := st.MigrationStatus(ctx)

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/chatstage/chatstage/store"
 )
@@ -80,9 +81,10 @@ func (e *env) usage() {
 
 // common are the flags every database command takes.
 type common struct {
-	databaseURL string
-	logFormat   string
-	verbose     bool
+	databaseURL    string
+	logFormat      string
+	verbose        bool
+	connectTimeout time.Duration
 }
 
 func (c *common) register(fs *flag.FlagSet) {
@@ -90,6 +92,8 @@ func (c *common) register(fs *flag.FlagSet) {
 		"PostgreSQL URL (default: $CHATSTAGE_DATABASE_URL, then $DATABASE_URL, then libpq's PG* variables)")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format on stderr: text or json")
 	fs.BoolVar(&c.verbose, "verbose", false, "log debug details")
+	fs.DurationVar(&c.connectTimeout, "connect-timeout", 30*time.Second,
+		"how long to retry, with backoff, a database that does not answer")
 }
 
 // newFlagSet returns a flag set whose errors and help go to stderr.
@@ -141,16 +145,21 @@ func (e *env) logger(c *common) *slog.Logger {
 
 // storeOpen connects without migrating.
 func storeOpen(ctx context.Context, e *env, c *common, logger *slog.Logger) (*store.Store, error) {
-	return store.Open(ctx, e.databaseURL(c), store.Options{Logger: logger})
+	return store.Open(ctx, e.databaseURL(c), store.Options{Logger: logger, ConnectTimeout: c.connectTimeout})
 }
 
-// openStore connects and applies pending migrations.
+// openStore connects, applies pending migrations and marks the loads of
+// dead processes failed.
 func (e *env) openStore(ctx context.Context, c *common, logger *slog.Logger) (*store.Store, error) {
 	st, err := storeOpen(ctx, e, c, logger)
 	if err != nil {
 		return nil, err
 	}
 	if _, err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	if _, err := st.LoadsRecover(ctx); err != nil {
 		st.Close()
 		return nil, err
 	}
