@@ -31,7 +31,23 @@ const (
 	RejectChatIDMissing    RejectCode = "chat_id_missing"
 	RejectUpdatedAtMissing RejectCode = "updated_at_missing"
 	RejectUpdatedAtInvalid RejectCode = "updated_at_invalid"
+	RejectFieldTooLarge    RejectCode = "field_too_large"
+	RejectTooManyMessages  RejectCode = "too_many_messages"
 )
+
+// Caps that a real file never reaches, so that hostile input cannot take
+// unbounded memory or time.
+const (
+	DefaultMaxFieldBytes = 64 << 20
+	DefaultMaxMessages   = 100_000
+	// rawKeepBytes bounds the raw text kept with a reject for a field over
+	// the cap: the reject says what was wrong without storing the monster.
+	rawKeepBytes = 64 << 10
+)
+
+// ErrRecordTooLarge: one record is so large (four times the field cap) that
+// reading it whole would take unbounded memory; the file fails.
+var ErrRecordTooLarge = errors.New("record too large")
 
 // Reject is a record that cannot be a chat version. It is stored with its
 // load, never dropped.
@@ -52,13 +68,17 @@ type Record struct {
 	ChatID    string    // trimmed, sanitized, never empty
 	UpdatedAt time.Time // UTC, microseconds
 	values    [numColumns]string
-	sanitized bool // chat_id or updated_at was sanitized
+	fields    []string // every field, to write the record back if the shaper rejects it
+	sanitized bool     // chat_id or updated_at was sanitized
 }
 
 // ReaderOptions tune a Reader. The zero value follows the contract.
 type ReaderOptions struct {
 	// Location is the time zone of timestamps written without one; nil means UTC.
 	Location *time.Location
+	// MaxFieldBytes rejects a record with a longer field; 0 means
+	// DefaultMaxFieldBytes. A record over four times this fails the file.
+	MaxFieldBytes int
 }
 
 // Reader streams the records of one source file, in file order. It holds
@@ -71,6 +91,7 @@ type Reader struct {
 	loc      *time.Location
 	lastEnd  int64 // input offset where the previous record ended
 	lastLine int64 // line where the previous record started
+	maxField int
 }
 
 var bom = []byte("\xEF\xBB\xBF")
@@ -83,7 +104,11 @@ func NewReader(r io.Reader, opts ReaderOptions) (*Reader, error) {
 	if head, _ := br.Peek(3); bytes.Equal(head, bom) {
 		br.Discard(3)
 	}
-	src := &recorder{r: br}
+	maxField := opts.MaxFieldBytes
+	if maxField <= 0 {
+		maxField = DefaultMaxFieldBytes
+	}
+	src := &recorder{r: br, max: 4 * maxField}
 	cr := csv.NewReader(src)
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
@@ -91,7 +116,7 @@ func NewReader(r io.Reader, opts ReaderOptions) (*Reader, error) {
 	if loc == nil {
 		loc = time.UTC
 	}
-	rd := &Reader{src: src, csv: cr, loc: loc}
+	rd := &Reader{src: src, csv: cr, loc: loc, maxField: maxField}
 	names, err := cr.Read()
 	if err == io.EOF {
 		return nil, ErrNoHeader
@@ -134,7 +159,19 @@ func (r *Reader) Next() (Record, error) {
 		return Record{}, r.reject(int64(pe.StartLine), RejectMalformed,
 			fmt.Sprintf("not well-formed CSV: %v (line %d, column %d)", pe.Err, pe.Line, pe.Column), raw)
 	case err != nil:
-		return Record{}, fmt.Errorf("reading record after line %d: %w", r.lineAfter(), err)
+		return Record{}, fmt.Errorf("reading the record after line %d: %w", r.lineAfter(), err)
+	}
+	for i, f := range fields {
+		if len(f) > r.maxField {
+			line, _ := r.csv.FieldPos(i)
+			r.lastLine = int64(line)
+			if len(raw) > rawKeepBytes {
+				raw = raw[:rawKeepBytes]
+			}
+			return Record{}, r.reject(int64(line), RejectFieldTooLarge,
+				fmt.Sprintf("field %d is %d bytes, over the cap of %d (raw text cut to its first %d bytes)",
+					i+1, len(f), r.maxField, rawKeepBytes), raw)
+		}
 	}
 	line, _ := r.csv.FieldPos(0)
 	r.lastLine = int64(line)
@@ -142,7 +179,7 @@ func (r *Reader) Next() (Record, error) {
 		return Record{}, r.reject(int64(line), RejectFieldCount,
 			fmt.Sprintf("has %d fields, the header has %d", len(fields), r.h.fields), raw)
 	}
-	rec := Record{Line: int64(line)}
+	rec := Record{Line: int64(line), fields: append([]string(nil), fields...)}
 	for c, i := range r.h.index {
 		if i >= 0 {
 			rec.values[c] = fields[i]
@@ -202,9 +239,13 @@ type recorder struct {
 	r    io.Reader
 	buf  []byte
 	base int64 // input offset of buf[0]
+	max  int   // bytes one record may take before reading fails
 }
 
 func (rc *recorder) Read(p []byte) (int, error) {
+	if len(rc.buf) > rc.max {
+		return 0, fmt.Errorf("%w: over %d bytes", ErrRecordTooLarge, rc.max)
+	}
 	n, err := rc.r.Read(p)
 	rc.buf = append(rc.buf, p[:n]...)
 	return n, err

@@ -3,6 +3,9 @@ package etl
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/csv"
+	"errors"
+	"fmt"
 	"strings"
 	"time"
 	"unsafe"
@@ -117,6 +120,10 @@ var (
 // Shaper turns Records into Rows. It keeps scratch buffers between calls,
 // so each goroutine needs its own.
 type Shaper struct {
+	// MaxMessages rejects a chat with more messages; NewShaper sets
+	// DefaultMaxMessages.
+	MaxMessages int
+
 	loc *time.Location
 	dec jsonDecoder
 	// scratch buffers, reused from row to row
@@ -135,12 +142,16 @@ func NewShaper(loc *time.Location) *Shaper {
 	if loc == nil {
 		loc = time.UTC
 	}
-	return &Shaper{loc: loc}
+	return &Shaper{loc: loc, MaxMessages: DefaultMaxMessages}
 }
 
-// Shape validates and shapes one record. It never fails: a bad field
-// becomes null and sets a flag on the row (contract section 2).
-func (s *Shaper) Shape(rec *Record) Row {
+// errTooManyMessages stops reading a conversation_log over the cap.
+var errTooManyMessages = errors.New("too many messages")
+
+// Shape validates and shapes one record. A bad field becomes null and sets
+// a flag on the row (contract section 2); only a conversation over the
+// message cap is rejected, with the record written back as CSV.
+func (s *Shaper) Shape(rec *Record) (Row, *Reject) {
 	row := Row{Line: rec.Line, ChatID: rec.ChatID, UpdatedAt: rec.UpdatedAt}
 	var v [numColumns]string
 	for c := range rec.values {
@@ -188,7 +199,11 @@ func (s *Shaper) Shape(rec *Record) Row {
 
 	row.ConversationLog = textOf(v[ColConversationLog])
 	row.StructuredInfo = textOf(v[ColStructuredInfo])
-	s.shapeMessages(&row, v[ColConversationLog])
+	if err := s.shapeMessages(&row, v[ColConversationLog]); errors.Is(err, errTooManyMessages) {
+		return Row{}, &Reject{Line: rec.Line, Code: RejectTooManyMessages,
+			Reason: fmt.Sprintf("conversation_log has more than %d messages", s.MaxMessages),
+			Raw:    recordText(rec.fields)}
+	}
 	s.shapeFacts(&row, v[ColStructuredInfo])
 
 	row.IsDefaultChat = true
@@ -205,7 +220,18 @@ func (s *Shaper) Shape(rec *Record) Row {
 		row.Flags |= FlagMessageCountMismatch
 	}
 	row.Hash = hashValues(&v)
-	return row
+	return row, nil
+}
+
+// recordText writes fields back as one CSV record, sanitized, for a reject
+// found after reading.
+func recordText(fields []string) string {
+	var b strings.Builder
+	w := csv.NewWriter(&b)
+	w.Write(fields)
+	w.Flush()
+	text, _ := sanitizeText(strings.TrimSuffix(b.String(), "\n"))
+	return text
 }
 
 // hashValues hashes the normalized source values, so the same content
@@ -241,17 +267,17 @@ func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)
 // messages: a half-read log would be a silent corruption. All the texts of
 // a row's messages are built into one arena and become substrings of a
 // single string, one allocation per row instead of several per message.
-func (s *Shaper) shapeMessages(row *Row, log string) {
+func (s *Shaper) shapeMessages(row *Row, log string) error {
 	if strings.TrimSpace(log) == "" {
 		row.Flags |= FlagConversationLogMissing
-		return
+		return nil
 	}
 	d := &s.dec
 	d.reset(bytesOf(log))
 	kind, err := d.peek()
 	if err != nil || kind != jsonArray {
 		row.Flags |= FlagConversationLogInvalid
-		return
+		return nil
 	}
 	s.arena = s.arena[:0]
 	s.spans = s.spans[:0]
@@ -265,14 +291,20 @@ func (s *Shaper) shapeMessages(row *Row, log string) {
 			invalid = true
 			return d.skip()
 		}
+		if len(s.spans) >= s.MaxMessages {
+			return errTooManyMessages
+		}
 		return s.message()
 	})
 	if err == nil {
 		err = d.finish()
 	}
+	if errors.Is(err, errTooManyMessages) {
+		return err
+	}
 	if err != nil {
 		row.Flags |= FlagConversationLogInvalid
-		return
+		return nil
 	}
 	if invalid {
 		row.Flags |= FlagMessageInvalid
@@ -292,6 +324,7 @@ func (s *Shaper) shapeMessages(row *Row, log string) {
 		row.Messages[i] = Message{ID: text(sp.id), Role: text(sp.role), Type: text(sp.typ),
 			Content: text(sp.content), Disclaimer: text(sp.disclaimer), Extra: text(sp.extra)}
 	}
+	return nil
 }
 
 // seenKey reports whether key was already seen in the current object, and

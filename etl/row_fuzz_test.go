@@ -39,7 +39,11 @@ func FuzzReadAndShape(f *testing.F) {
 			if err != nil {
 				t.Fatalf("Next: %v", err)
 			}
-			row := s.Shape(&rec)
+			row, rej := s.Shape(&rec)
+			if rej != nil {
+				checkText(t, "reject raw", rej.Raw)
+				continue
+			}
 			if row.ChatID == "" {
 				t.Fatal("empty chat_id accepted")
 			}

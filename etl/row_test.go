@@ -23,7 +23,11 @@ func shapeLine(t *testing.T, fields map[Column]string) Row {
 	if len(recs) != 1 || len(rejs) != 0 {
 		t.Fatalf("want one record, got %d records and rejects %+v", len(recs), rejs)
 	}
-	return NewShaper(nil).Shape(&recs[0])
+	row, rej := NewShaper(nil).Shape(&recs[0])
+	if rej != nil {
+		t.Fatalf("unexpected reject %+v", rej)
+	}
+	return row
 }
 
 func TestShapeFlags(t *testing.T) {

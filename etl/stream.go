@@ -19,9 +19,10 @@ type Batch struct {
 
 // StreamOptions tune Stream. The zero value is sensible.
 type StreamOptions struct {
-	Workers   int            // shaping goroutines; 0 means GOMAXPROCS
-	BatchSize int            // records per batch; 0 means 512
-	Location  *time.Location // zone of timestamps without one; nil means UTC
+	Workers     int            // shaping goroutines; 0 means GOMAXPROCS
+	BatchSize   int            // records per batch; 0 means 512
+	Location    *time.Location // zone of timestamps without one; nil means UTC
+	MaxMessages int            // messages a chat may have; 0 means DefaultMaxMessages
 }
 
 // Stream reads r to its end, shapes the records on several goroutines and
@@ -83,10 +84,18 @@ func Stream(ctx context.Context, r *Reader, opts StreamOptions, out chan<- *Batc
 	for range workers {
 		g.Go(func() error {
 			s := NewShaper(opts.Location)
+			if opts.MaxMessages > 0 {
+				s.MaxMessages = opts.MaxMessages
+			}
 			for j := range jobs {
-				b := &Batch{Rows: make([]Row, len(j.records)), Rejects: j.rejects}
+				b := &Batch{Rows: make([]Row, 0, len(j.records)), Rejects: j.rejects}
 				for i := range j.records {
-					b.Rows[i] = s.Shape(&j.records[i])
+					row, rej := s.Shape(&j.records[i])
+					if rej != nil {
+						b.Rejects = append(b.Rejects, *rej)
+						continue
+					}
+					b.Rows = append(b.Rows, row)
 				}
 				select {
 				case out <- b:

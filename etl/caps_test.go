@@ -1,0 +1,58 @@
+package etl
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestCapsTurnMonstersIntoRejects(t *testing.T) {
+	t.Parallel()
+	big := strings.Repeat("x", 2000)
+	src := testHeader +
+		"C-1,s,t,17,[],{},,2025-07-01T08:05:00,nl,,,," + big + "\n" + // line 2: a field over the cap
+		"C-2,s,t,17,[],{},,2025-07-01T08:05:00,nl,,,,0\n" // line 3: fine
+	r, err := NewReader(strings.NewReader(src), ReaderOptions{MaxFieldBytes: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.Next()
+	var rej *Reject
+	if !errors.As(err, &rej) || rej.Code != RejectFieldTooLarge || rej.Line != 2 || !strings.Contains(rej.Reason, "field 13 is 2000 bytes") {
+		t.Fatalf("err = %v", err)
+	}
+	if rec, err := r.Next(); err != nil || rec.ChatID != "C-2" {
+		t.Fatalf("reading goes on after a monster: %v", err)
+	}
+
+	// A record four times over the field cap is not read whole: the file fails.
+	huge := testHeader + "C-1,\"" + strings.Repeat("y", 10000) + "\"\n"
+	r, err = NewReader(strings.NewReader(huge), ReaderOptions{MaxFieldBytes: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Next(); !errors.Is(err, ErrRecordTooLarge) {
+		t.Fatalf("err = %v, want ErrRecordTooLarge", err)
+	}
+}
+
+func TestCapOnMessages(t *testing.T) {
+	t.Parallel()
+	log := `"[` + strings.TrimSuffix(strings.Repeat(`{""id"": ""m""}, `, 6), ", ") + `]"`
+	recs, _ := readAll(t, testHeader+"C-1,s,t,17,"+log+",{},,2025-07-01T08:05:00,nl,,,,6\n")
+	s := NewShaper(nil)
+	s.MaxMessages = 5
+	_, rej := s.Shape(&recs[0])
+	if rej == nil || rej.Code != RejectTooManyMessages || rej.Line != 2 {
+		t.Fatalf("reject = %+v", rej)
+	}
+	// The raw text is the record written back as CSV: it reads again as the same record.
+	again, _ := readAll(t, testHeader+rej.Raw+"\n")
+	if len(again) != 1 || again[0].values[ColConversationLog] != recs[0].values[ColConversationLog] {
+		t.Errorf("raw %q does not read back as the record", rej.Raw)
+	}
+	s.MaxMessages = 6
+	if _, rej := s.Shape(&recs[0]); rej != nil {
+		t.Errorf("six messages are within a cap of six: %+v", rej)
+	}
+}
