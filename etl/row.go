@@ -207,13 +207,16 @@ func (s *Shaper) Shape(rec *Record) (Row, *Reject) {
 	s.shapeFacts(&row, v[ColStructuredInfo])
 
 	row.IsDefaultChat = true
+	foundDefault := false
 	for i := range row.Messages {
 		m := &row.Messages[i]
 		if m.Role.S == "user" {
 			row.IsDefaultChat = false
 		}
-		if !row.DefaultMessageID.Valid && m.Role.S == "assistant" && m.Type.S == "default" && m.ID.Valid {
-			row.DefaultMessageID = m.ID
+		// The first such message, even when its id is null: the contract
+		// names that message's id, not the first id among them.
+		if !foundDefault && m.Role.S == "assistant" && m.Type.S == "default" {
+			row.DefaultMessageID, foundDefault = m.ID, true
 		}
 	}
 	if row.HasMessageCount && row.MessageCount != int64(len(row.Messages)) {

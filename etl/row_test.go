@@ -187,6 +187,15 @@ func TestShapeFactsAndMessages(t *testing.T) {
 	}
 }
 
+func TestShapeDefaultMessageIsTheFirstEvenWithoutID(t *testing.T) {
+	t.Parallel()
+	r := shapeLine(t, map[Column]string{ColConversationLog: `[{"role": "assistant", "type": "default", "id": null}, ` +
+		`{"id": "m-2", "role": "assistant", "type": "default"}]`, ColMessageCount: "2"})
+	if r.DefaultMessageID.Valid {
+		t.Errorf("defaultMessageId = %q, want empty: the first default message has no id", r.DefaultMessageID.S)
+	}
+}
+
 func TestShapeHashIgnoresTrimmedSpace(t *testing.T) {
 	t.Parallel()
 	a := shapeLine(t, map[Column]string{ColLanguage: "nl"})
