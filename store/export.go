@@ -10,6 +10,7 @@ import (
 	"hash"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -41,9 +42,47 @@ const ManifestName = "manifest.json"
 // exportFiles are the deliverables and the view each one copies. The view
 // holds the column names, the formatting and the row order (migration
 // 00002_export_views.sql), so the COPY is a plain SELECT *.
-var exportFiles = []struct{ name, copySQL string }{
-	{"chats.csv", `COPY (SELECT * FROM export.chats) TO STDOUT (FORMAT csv, HEADER)`},
-	{"messages.csv", `COPY (SELECT * FROM export.messages) TO STDOUT (FORMAT csv, HEADER)`},
+var exportFiles = []struct{ name, view, copySQL string }{
+	{"chats.csv", "chats", `COPY (SELECT * FROM export.chats) TO STDOUT (FORMAT csv, HEADER)`},
+	{"messages.csv", "messages", `COPY (SELECT * FROM export.messages) TO STDOUT (FORMAT csv, HEADER)`},
+}
+
+// ExportOptions tune ExportWrite. The zero value writes the contract's
+// deliverables exactly.
+type ExportOptions struct {
+	// EscapeFormulas prefixes with ' every cell that starts with =, +, -
+	// or @, so that a spreadsheet shows it as text instead of running it.
+	EscapeFormulas bool
+}
+
+const viewColumnsSQL = `
+SELECT attname FROM pg_attribute
+WHERE attrelid = format('export.%I', $1::text)::regclass AND attnum > 0 AND NOT attisdropped
+ORDER BY attnum`
+
+// formulaEscapeSQL wraps one quoted column: a cell a spreadsheet would run
+// as a formula gets a leading quote.
+const formulaEscapeSQL = `CASE WHEN %[1]s ~ '^[-=+@]' THEN '''' || %[1]s ELSE %[1]s END AS %[1]s`
+
+// escapedCopySQL builds the COPY of a view with every column wrapped in
+// the formula escape. The column names come from the catalog and are
+// quoted as identifiers; no value is ever part of the SQL. The view's own
+// ORDER BY still orders the rows: the outer query only projects.
+func escapedCopySQL(ctx context.Context, tx pgx.Tx, view string) (string, error) {
+	rows, err := tx.Query(ctx, viewColumnsSQL, view)
+	if err != nil {
+		return "", err
+	}
+	cols, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return "", err
+	}
+	exprs := make([]string, len(cols))
+	for i, c := range cols {
+		exprs[i] = fmt.Sprintf(formulaEscapeSQL, pgx.Identifier{c}.Sanitize())
+	}
+	return "COPY (SELECT " + strings.Join(exprs, ", ") + " FROM " + pgx.Identifier{"export", view}.Sanitize() +
+		") TO STDOUT (FORMAT csv, HEADER)", nil
 }
 
 // exportPrepareSQL runs first in the export transaction. JIT is off
@@ -72,15 +111,15 @@ const copyBufferSize = 256 << 10
 // directory is synced. A reader therefore never sees a half-written file
 // under a final name, and after an error or a cancelled ctx the previous
 // deliverables are left as they were and no temporary file remains.
-func (s *Store) ExportWrite(ctx context.Context, dir string) (Export, error) {
-	res, err := s.exportWrite(ctx, dir)
+func (s *Store) ExportWrite(ctx context.Context, dir string, opts ExportOptions) (Export, error) {
+	res, err := s.exportWrite(ctx, dir, opts)
 	if err != nil {
 		return Export{}, err
 	}
 	return res, nil
 }
 
-func (s *Store) exportWrite(ctx context.Context, dir string) (Export, error) {
+func (s *Store) exportWrite(ctx context.Context, dir string, opts ExportOptions) (Export, error) {
 	var res Export
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return res, fmt.Errorf("export: %w", err)
@@ -112,7 +151,13 @@ func (s *Store) exportWrite(ctx context.Context, dir string) (Export, error) {
 			return res, fmt.Errorf("export %s: %w", f.name, err)
 		}
 		temps = append(temps, t)
-		tag, err := tx.Conn().PgConn().CopyTo(ctx, t, f.copySQL)
+		copySQL := f.copySQL
+		if opts.EscapeFormulas {
+			if copySQL, err = escapedCopySQL(ctx, tx, f.view); err != nil {
+				return res, fmt.Errorf("export %s: %w", f.name, err)
+			}
+		}
+		tag, err := tx.Conn().PgConn().CopyTo(ctx, t, copySQL)
 		if err != nil {
 			return res, fmt.Errorf("export %s: %w", f.name, err)
 		}

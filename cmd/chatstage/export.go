@@ -16,6 +16,8 @@ func runExport(ctx context.Context, e *env, args []string) int {
 	c.register(fs)
 	out := fs.String("out", "", "directory to write chats.csv, messages.csv and manifest.json into (created if missing; required)")
 	asJSON := fs.Bool("json", false, "print what was written as one JSON object on stdout")
+	escape := fs.Bool("escape-formulas", false,
+		"prefix cells starting with =, +, - or @ with ' so spreadsheets show them as text (changes the contract's values)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -36,7 +38,7 @@ func runExport(ctx context.Context, e *env, args []string) int {
 	}
 	defer st.Close()
 
-	res, err := st.ExportWrite(ctx, *out)
+	res, err := st.ExportWrite(ctx, *out, store.ExportOptions{EscapeFormulas: *escape})
 	if err != nil {
 		return e.fail(ctx, "export", err)
 	}

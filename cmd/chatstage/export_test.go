@@ -511,7 +511,7 @@ func TestExportCancelledKeepsPrevious(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		_, err := st.ExportWrite(exportCtx, out)
+		_, err := st.ExportWrite(exportCtx, out, store.ExportOptions{})
 		done <- err
 	}()
 	exportWaitBlocked(t, url, "staging.messages", done)
