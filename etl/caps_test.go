@@ -56,3 +56,27 @@ func TestCapOnMessages(t *testing.T) {
 		t.Errorf("six messages are within a cap of six: %+v", rej)
 	}
 }
+
+func TestHostileJSONIsBounded(t *testing.T) {
+	t.Parallel()
+	million := `"[` + strings.TrimSuffix(strings.Repeat(`{}, `, 1_000_000), ", ") + `]"`
+	deep := strings.Repeat("[", 100_000)
+	src := testHeader +
+		"C-1,s,t,17," + million + ",{},,2025-07-01T08:05:00,nl,,,,\n" +
+		"C-2,s,t,17," + deep + "," + deep + ",,2025-07-01T08:05:00,nl,,,,\n"
+	recs, rejs := readAll(t, src)
+	if len(recs) != 2 || len(rejs) != 0 {
+		t.Fatalf("records %d rejects %d", len(recs), len(rejs))
+	}
+	s := NewShaper(nil)
+	if _, rej := s.Shape(&recs[0]); rej == nil || rej.Code != RejectTooManyMessages {
+		t.Errorf("a million messages: reject = %+v", rej)
+	}
+	row, rej := s.Shape(&recs[1])
+	if rej != nil {
+		t.Fatalf("deep nesting is a quality problem, not a reject: %+v", rej)
+	}
+	if want := []string{"conversation_log_invalid", "structured_info_invalid"}; strings.Join(row.Flags.Names(), ",") != strings.Join(want, ",") {
+		t.Errorf("flags = %v, want %v", row.Flags.Names(), want)
+	}
+}
