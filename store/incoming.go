@@ -15,6 +15,9 @@ const defaultCleanupTimeout = 5 * time.Second
 // one COPY stream carries everything. Messages travel as parallel arrays and
 // are unnested only for the chats whose current version changes. Rows whose
 // exact version is already kept (known) carry only their keys.
+// Rows of a few kB are kept inline and uncompressed (toast_tuple_target):
+// compressing them on the way in only to decompress them for the merge
+// cost more than the COPY itself.
 const incomingCreateSQL = `
 CREATE TEMP TABLE incoming (
     line               bigint NOT NULL,
@@ -47,7 +50,7 @@ CREATE TEMP TABLE incoming (
     m_content          text[],
     m_disclaimer       text[],
     m_extra            text[]
-) ON COMMIT DROP`
+) WITH (toast_tuple_target = 8160) ON COMMIT DROP`
 
 const incomingColumns = 30
 
