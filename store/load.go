@@ -40,6 +40,16 @@ type SourceInfo struct {
 type LoadParams struct {
 	LoadID int64
 	Source string
+	// RejectBudget fails the load when it rejects more rows than this.
+	RejectBudget RejectBudget
+	// DryRun does all of the load in a transaction that is rolled back:
+	// the counts are those the load would have, and nothing stays, not
+	// even a load record or a load_id. LoadID must be 0 (no LoadBegin):
+	// the record is made inside the transaction, under id 0, for the
+	// rejects' foreign key. The result has Status "dry_run"; when the rows
+	// rejected exceed RejectBudget, its Error says the load would fail,
+	// and the merge is counted all the same.
+	DryRun bool
 	// Batches delivers the shaped file; LoadRun reads it until closed.
 	Batches <-chan *etl.Batch
 	// Finish is called once Batches is closed. It returns what was read, or
@@ -48,6 +58,11 @@ type LoadParams struct {
 }
 
 const loadBeginSQL = `INSERT INTO staging.loads (source) VALUES ($1) RETURNING load_id`
+
+// loadDryRunSQL records a dry run's load, inside its transaction, under id
+// 0, which the identity never gives: taking none from it leaves even the
+// sequence as it was. The ingest lock keeps two dry runs from meeting.
+const loadDryRunSQL = `INSERT INTO staging.loads (load_id, source) OVERRIDING SYSTEM VALUE VALUES (0, $1) RETURNING load_id`
 
 // loadLockSQL marks a load as alive: its connection holds this session
 // lock until the load ends, and a 'running' load whose lock is free has
@@ -125,11 +140,20 @@ const ingestLockSQL = `SELECT pg_advisory_xact_lock(hashtext('chatstage.ingest')
 // marked succeeded with its counts.
 func (s *Store) LoadRun(ctx context.Context, p LoadParams) (Load, error) {
 	res := Load{LoadID: p.LoadID, Source: p.Source, Status: "running"}
-	conn, err := s.loadConn(ctx, p.LoadID)
-	if err != nil {
-		return res, err
+	var conn *pgxpool.Conn
+	var err error
+	if p.DryRun {
+		// No record outside the transaction, so no liveness lock to hold.
+		if conn, err = s.pool.Acquire(ctx); err != nil {
+			return res, fmt.Errorf("dry run: %w", err)
+		}
+		defer conn.Release()
+	} else {
+		if conn, err = s.loadConn(ctx, p.LoadID); err != nil {
+			return res, err
+		}
+		defer loadConnRelease(conn, p.LoadID)
 	}
-	defer loadConnRelease(conn, p.LoadID)
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		return res, fmt.Errorf("load %d: %w", p.LoadID, err)
@@ -138,6 +162,11 @@ func (s *Store) LoadRun(ctx context.Context, p LoadParams) (Load, error) {
 	for _, q := range []string{ingestLockSQL, incomingCreateSQL} {
 		if _, err := tx.Exec(ctx, q); err != nil {
 			return res, fmt.Errorf("load %d: preparing: %w", p.LoadID, err)
+		}
+	}
+	if p.DryRun {
+		if err := tx.QueryRow(ctx, loadDryRunSQL, p.Source).Scan(&res.LoadID); err != nil {
+			return res, fmt.Errorf("dry run: %w", err)
 		}
 	}
 
@@ -161,8 +190,23 @@ func (s *Store) LoadRun(ctx context.Context, p LoadParams) (Load, error) {
 	res.RowsRead, res.RowsRejected = counted.rows+counted.rejects, counted.rejects
 	res.SizeBytes, res.SHA256 = info.SizeBytes, hex.EncodeToString(info.SHA256)
 
+	if !p.DryRun && p.RejectBudget.exceeded(res.RowsRejected, res.RowsRead) {
+		return s.loadOverBudget(ctx, tx, res, p.RejectBudget)
+	}
+
 	if err := s.merge(ctx, tx, &res); err != nil {
 		return res, fmt.Errorf("load %d: merging: %w", p.LoadID, err)
+	}
+	if p.DryRun {
+		if err := tx.Rollback(ctx); err != nil {
+			return res, fmt.Errorf("dry run: rolling back: %w", err)
+		}
+		res.LoadID, res.Status = 0, "dry_run"
+		if p.RejectBudget.exceeded(res.RowsRejected, res.RowsRead) {
+			res.Error = fmt.Sprintf("the load would fail: %d of %d rows rejected, over the budget of %s",
+				res.RowsRejected, res.RowsRead, p.RejectBudget)
+		}
+		return res, nil
 	}
 	res.Status = "succeeded"
 	if _, err := tx.Exec(ctx, loadSucceedSQL, res.LoadID, res.SizeBytes, res.SHA256,

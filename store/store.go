@@ -104,6 +104,8 @@ func (s *Store) Target() string { return s.target }
 var (
 	// ErrConnect: the database could not be reached or refused the login.
 	ErrConnect = errors.New("cannot connect to PostgreSQL")
+	// ErrLoadNotFound: no load has the id asked for.
+	ErrLoadNotFound = errors.New("no such load")
 )
 
 // redact shortens a connection error to its first line: pgx repeats the

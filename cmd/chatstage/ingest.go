@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/chatstage/chatstage/etl"
@@ -18,6 +19,12 @@ func runIngest(ctx context.Context, e *env, args []string) int {
 	c.register(fs)
 	asJSON := fs.Bool("json", false, "print one JSON object per file on stdout")
 	tz := fs.String("timezone", "UTC", "time zone of timestamps written without one (IANA name)")
+	maxRejects := fs.String("max-rejects", "",
+		"fail a load that rejects more rows than N, or than P% of its rows (exit 3; its rejects are kept)")
+	maxField := fs.Int("max-field-bytes", etl.DefaultMaxFieldBytes, "reject a record with a longer field")
+	maxMessages := fs.Int("max-messages", etl.DefaultMaxMessages, "reject a chat with more messages")
+	quiet := fs.Bool("quiet", false, "show no progress and no summary line of a file that loaded (errors and --json still appear)")
+	dryRun := fs.Bool("dry-run", false, "read, validate and merge each file in a transaction that is rolled back; print what the load would do")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -32,6 +39,14 @@ func runIngest(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "chatstage ingest: --timezone: %v\n", err)
 		return exitUsage
 	}
+	opts := ingestOptions{loc: loc, maxField: *maxField, maxMessages: *maxMessages}
+	opts.quiet, opts.dryRun = *quiet, *dryRun
+	if *maxRejects != "" {
+		if opts.budget, err = store.ParseRejectBudget(*maxRejects); err != nil {
+			fmt.Fprintf(e.stderr, "chatstage ingest: --max-rejects: %v\n", err)
+			return exitUsage
+		}
+	}
 	logger := e.logger(&c)
 	st, err := e.openStore(ctx, &c, logger)
 	if err != nil {
@@ -40,12 +55,27 @@ func runIngest(ctx context.Context, e *env, args []string) int {
 	defer st.Close()
 
 	for _, name := range files {
-		res, err := ingestFile(ctx, e, st, name, loc, logger)
+		if opts.dryRun {
+			opts.sample = &rejectSample{n: dryRunFirstRejects}
+		}
+		res, err := ingestFile(ctx, e, st, name, opts, logger)
+		if opts.dryRun && err == nil {
+			printDryRun(e.stdout, name, res, opts.sample.rejects(), *asJSON)
+			if res.Error != "" {
+				return exitRejectBudget
+			}
+		}
 		if res.LoadID != 0 {
 			if *asJSON {
 				json.NewEncoder(e.stdout).Encode(res)
 			}
-			fmt.Fprintln(e.stderr, summaryLine(name, res))
+			if !opts.quiet || res.Status != "succeeded" {
+				fmt.Fprintln(e.stderr, summaryLine(name, res))
+			}
+		}
+		if errors.Is(err, store.ErrRejectBudget) {
+			fmt.Fprintf(e.stderr, "chatstage: ingest %s: %v\n", name, err)
+			return exitRejectBudget
 		}
 		if err != nil {
 			return e.fail(ctx, "ingest "+name, err)
@@ -54,39 +84,65 @@ func runIngest(ctx context.Context, e *env, args []string) int {
 	return exitOK
 }
 
+// ingestOptions are the per-file settings of an ingest command.
+type ingestOptions struct {
+	loc         *time.Location
+	maxField    int
+	maxMessages int
+	budget      store.RejectBudget
+	quiet       bool          // no progress, no summary line
+	dryRun      bool          // roll back; leave no load record
+	sample      *rejectSample // the first rejects, for a dry run
+}
+
 // ingestFile loads one file as one load. A refused file (no or bad
 // header) writes nothing and returns a zero Load.
-func ingestFile(ctx context.Context, e *env, st *store.Store, name string, loc *time.Location, logger interface {
-	Warn(string, ...any)
-}) (store.Load, error) {
+func ingestFile(ctx context.Context, e *env, st *store.Store, name string, opts ingestOptions, logger *slog.Logger) (store.Load, error) {
 	src, err := etl.OpenSource(name, e.stdin)
 	if err != nil {
 		return store.Load{}, err
 	}
 	defer src.Close()
-	rd, err := etl.NewReader(src, etl.ReaderOptions{Location: loc})
+	counts := &ingestCounts{}
+	rd, err := etl.NewReader(counts.reader(src), etl.ReaderOptions{Location: opts.loc, MaxFieldBytes: opts.maxField})
 	if err != nil {
 		return store.Load{}, fmt.Errorf("refused, nothing written: %w", err)
 	}
 	if u := rd.UnknownColumns(); len(u) > 0 {
 		logger.Warn("ignoring unknown columns", "file", name, "columns", u)
 	}
-	loadID, err := st.LoadBegin(ctx, name)
-	if err != nil {
-		return store.Load{}, err
+	var loadID int64 // a dry run records no load: LoadRun makes one inside its transaction
+	if !opts.dryRun {
+		if loadID, err = st.LoadBegin(ctx, name); err != nil {
+			return store.Load{}, err
+		}
+		if err := st.LoadHeaderSet(ctx, loadID, headerLine(rd.Header())); err != nil {
+			logger.Warn("rejects of this load will be listed under the default header", "load_id", loadID, "error", err)
+		}
+	}
+	if !opts.quiet {
+		stop := e.progressStart(name, sourceTotal(name, e.stdin), counts, logger)
+		defer stop()
+	}
+	var each func(*etl.Batch)
+	if opts.sample != nil {
+		each = opts.sample.add
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	batches := make(chan *etl.Batch, 4)
 	streamDone := make(chan error, 1)
 	go func() {
-		streamDone <- etl.Stream(ctx, rd, etl.StreamOptions{Location: loc}, batches)
+		streamDone <- etl.Stream(ctx, rd, etl.StreamOptions{Location: opts.loc, MaxMessages: opts.maxMessages}, batches)
 	}()
 	res, err := st.LoadRun(ctx, store.LoadParams{
-		LoadID:  loadID,
-		Source:  name,
-		Batches: batches,
+		LoadID:       loadID,
+		Source:       name,
+		RejectBudget: opts.budget,
+		DryRun:       opts.dryRun,
+		Batches:      counts.relay(ctx, batches, each),
 		Finish: func() (store.SourceInfo, error) {
+			counts.merging.Store(true)
 			if err := <-streamDone; err != nil {
 				return store.SourceInfo{}, fmt.Errorf("reading %s: %w", name, err)
 			}
@@ -101,6 +157,10 @@ func ingestFile(ctx context.Context, e *env, st *store.Store, name string, loc *
 		cause := err
 		if errors.Is(err, context.Canceled) {
 			cause = errors.New("interrupted")
+		}
+		if opts.dryRun {
+			res.LoadID = 0 // the one LoadRun made was rolled back
+			return res, err
 		}
 		if ferr := st.LoadFail(loadID, cause); ferr != nil {
 			logger.Warn("could not mark the load failed", "load_id", loadID, "error", ferr)

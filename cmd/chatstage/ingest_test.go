@@ -343,3 +343,40 @@ func TestIngestStdinAndGzip(t *testing.T) {
 		t.Errorf("%d chats, want the 2 of the good loads", n)
 	}
 }
+
+func TestIngestRejectBudget(t *testing.T) {
+	t.Parallel()
+	file := writeSource(t, "budget.csv",
+		chatRow("C-1", "2025-07-01T08:05:00", "ok"),
+		chatRow("", "2025-07-01T08:05:00", "x"),
+		chatRow("C-2", "gisteren", "x"),
+		chatRow("C-3", "", "x"),
+		chatRow("C-4", "2025-07-01T08:05:00", "ok"))
+	for _, tt := range []struct {
+		budget string
+		code   int
+	}{{"2", exitRejectBudget}, {"50%", exitRejectBudget}, {"3", exitOK}, {"60%", exitOK}, {"x", exitUsage}, {"101%", exitUsage}} {
+		url := testURL(t)
+		r := runCLI(t, url, nil, "ingest", "--max-rejects", tt.budget, file)
+		if r.code != tt.code {
+			t.Errorf("--max-rejects %s: exit %d, want %d", tt.budget, r.code, tt.code)
+			continue
+		}
+		if tt.code != exitRejectBudget {
+			continue
+		}
+		if !strings.Contains(r.stderr, "3 of 5 rows rejected, over the budget of "+tt.budget) {
+			t.Errorf("stderr = %s", r.stderr)
+		}
+		conn := connect(t, url)
+		if got := queryStrings(t, conn, `SELECT status FROM staging.loads`); !reflect.DeepEqual(got, []string{"failed"}) {
+			t.Errorf("loads = %v", got)
+		}
+		if n := queryInt(t, conn, `SELECT count(*) FROM staging.rejects`); n != 3 {
+			t.Errorf("%d rejects kept, want 3", n)
+		}
+		if n := queryInt(t, conn, `SELECT count(*) FROM staging.chat_versions`); n != 0 {
+			t.Errorf("%d versions written by a load over budget", n)
+		}
+	}
+}

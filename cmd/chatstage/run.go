@@ -16,11 +16,12 @@ import (
 
 // Exit codes scripts can rely on.
 const (
-	exitOK          = 0
-	exitFailure     = 1   // a file failed to load, the database failed, ...
-	exitUsage       = 2   // bad command line
-	exitInterrupted = 130 // SIGINT (Ctrl-C)
-	exitTerminated  = 143 // SIGTERM
+	exitOK           = 0
+	exitFailure      = 1   // a file failed to load, the database failed, ...
+	exitUsage        = 2   // bad command line
+	exitRejectBudget = 3   // a load rejected more rows than --max-rejects allows
+	exitInterrupted  = 130 // SIGINT (Ctrl-C)
+	exitTerminated   = 143 // SIGTERM
 )
 
 // env is what a command runs with: its streams and the process
@@ -29,6 +30,9 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	// progressEvery is the interval of ingest's progress log lines when
+	// stderr is not a terminal; 0 means every 5 seconds. Tests shorten it.
+	progressEvery time.Duration
 }
 
 type command struct {
@@ -42,6 +46,9 @@ func commands() []command {
 		{"ingest", "load source files into the staging database", runIngest},
 		{"export", "write chats.csv and messages.csv from the export views", runExport},
 		{"migrate", "apply or list the database migrations", runMigrate},
+		{"status", "list the recent loads, the totals and the migration state", runStatus},
+		{"rejects", "list rejected rows, or write them back as CSV to fix and ingest again", runRejects},
+		{"report", "write chat_metrics.csv and quality.csv from the analytics views", runReport},
 		{"version", "print the version", runVersion},
 	}
 }
@@ -183,7 +190,11 @@ func (e *env) fail(ctx context.Context, what string, err error) int {
 
 var version = "dev"
 
-func runVersion(_ context.Context, e *env, _ []string) int {
+func runVersion(_ context.Context, e *env, args []string) int {
+	fs := e.newFlagSet("version", "version", "chatstage version")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
 	fmt.Fprintf(e.stdout, "chatstage %s\n", version)
 	return exitOK
 }

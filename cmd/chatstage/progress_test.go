@@ -1,0 +1,204 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chatstage/chatstage/etl"
+)
+
+// slowReader hands out its text in small pieces with a pause before each,
+// so an ingest of a small file lasts long enough to report progress.
+type slowReader struct {
+	r     io.Reader
+	pause time.Duration
+}
+
+func (s *slowReader) Read(p []byte) (int, error) {
+	time.Sleep(s.pause)
+	return s.r.Read(p[:min(len(p), 512)])
+}
+
+// runIngestEnv runs ingest in-process with a progress interval.
+func runIngestEnv(t *testing.T, url string, stdin io.Reader, every time.Duration, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	e := &env{stdin: stdin, stdout: &out, stderr: &errb, progressEvery: every, getenv: func(name string) string {
+		if name == "CHATSTAGE_DATABASE_URL" {
+			return url
+		}
+		return ""
+	}}
+	code := e.run(context.Background(), append([]string{"ingest"}, args...))
+	t.Logf("chatstage ingest %s -> %d\n%s", strings.Join(args, " "), code, errb.String())
+	return result{code, out.String(), errb.String()}
+}
+
+func goldenSource(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(goldenDay1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestIngestProgressLog: when stderr is not a terminal, progress is a log
+// line every interval, in the --log-format asked for.
+func TestIngestProgressLog(t *testing.T) {
+	t.Parallel()
+	url := testURL(t)
+	src := &slowReader{r: strings.NewReader(goldenSource(t)), pause: 20 * time.Millisecond}
+	r := runIngestEnv(t, url, src, 5*time.Millisecond, "--log-format", "json", "-")
+	if r.code != exitOK {
+		t.Fatalf("exit %d", r.code)
+	}
+	var progress []string
+	for _, line := range strings.Split(r.stderr, "\n") {
+		if strings.Contains(line, `"msg":"ingest progress"`) {
+			progress = append(progress, line)
+		}
+	}
+	if len(progress) == 0 {
+		t.Fatalf("no progress log line:\n%s", r.stderr)
+	}
+	for _, want := range []string{`"file":"-"`, `"bytes_read":`, `"rows":`, `"rows_per_s":`, `"phase":"reading"`} {
+		if !strings.Contains(progress[0], want) {
+			t.Errorf("progress line lacks %s: %s", want, progress[0])
+		}
+	}
+	if strings.Contains(r.stderr, "\r") {
+		t.Error("a bar was drawn on a stderr that is not a terminal")
+	}
+	if !strings.Contains(r.stderr, "-: load 1 succeeded: 7 rows read") {
+		t.Errorf("no summary line:\n%s", r.stderr)
+	}
+}
+
+// TestIngestQuiet: --quiet silences progress and the summary line, not
+// --json on stdout.
+func TestIngestQuiet(t *testing.T) {
+	t.Parallel()
+	url := testURL(t)
+	src := &slowReader{r: strings.NewReader(goldenSource(t)), pause: 20 * time.Millisecond}
+	r := runIngestEnv(t, url, src, 5*time.Millisecond, "--quiet", "--json", "-")
+	if r.code != exitOK {
+		t.Fatalf("exit %d", r.code)
+	}
+	if strings.Contains(r.stderr, "progress") || strings.Contains(r.stderr, "succeeded") {
+		t.Errorf("--quiet printed:\n%s", r.stderr)
+	}
+	if !strings.Contains(r.stdout, `"rows_read":7`) {
+		t.Errorf("--json output missing: %q", r.stdout)
+	}
+}
+
+func TestProgressBarLine(t *testing.T) {
+	t.Parallel()
+	s := snapshot{bytes: 45 << 20, total: 100 << 20, rows: 81234, elapsed: 9 * time.Second}
+	got := s.barLine("/data/2025-07-01/source_chat_data.csv")
+	want := "…-07-01/source_chat_data.csv [#########...........]  45% 45.0/100.0 MiB  81234 rows  9026 rows/s  ETA 11s"
+	if got != want {
+		t.Errorf("bar\n got %q\nwant %q", got, want)
+	}
+	s = snapshot{bytes: 3 << 20, rows: 10, elapsed: time.Second}
+	if got, want := s.barLine("-"), "- 3.0 MiB  10 rows  10 rows/s"; got != want {
+		t.Errorf("bar without a total\n got %q\nwant %q", got, want)
+	}
+	s = snapshot{bytes: 3 << 20, rows: 10, elapsed: 61 * time.Second, merging: true}
+	if got, want := s.barLine("f.csv"), "f.csv merging 10 rows (3.0 MiB read), 1m1s elapsed"; got != want {
+		t.Errorf("bar while merging\n got %q\nwant %q", got, want)
+	}
+}
+
+// TestProgressBarOnTerminal drives the bar's loop on a writer as if it
+// were a terminal: redrawn with \r, erased at the end.
+func TestProgressBarOnTerminal(t *testing.T) {
+	t.Parallel()
+	var b lockedBuffer
+	c := &ingestCounts{}
+	c.bytes.Store(50)
+	c.rows.Store(3)
+	p := &progress{name: "f.csv", total: 100, counts: c, start: time.Now(), now: time.Now, bar: &b,
+		done: make(chan struct{}), finished: make(chan struct{})}
+	go p.loop(time.Millisecond)
+	time.Sleep(20 * time.Millisecond)
+	p.stop()
+	p.stop() // twice is fine
+	out := b.String()
+	if !strings.HasPrefix(out, "\rf.csv [##########..........]  50%") || !strings.HasSuffix(out, "\r\x1b[K") {
+		t.Errorf("terminal output %q", out)
+	}
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func TestSourceTotal(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	plain := filepath.Join(dir, "a.csv")
+	os.WriteFile(plain, []byte("12345"), 0o600)
+	if got := sourceTotal(plain, nil); got != 5 {
+		t.Errorf("plain file: %d", got)
+	}
+	if got := sourceTotal(plain+".gz", nil); got != 0 {
+		t.Errorf("gzip: %d, want 0 (unknown)", got)
+	}
+	if got := sourceTotal("-", strings.NewReader("x")); got != 0 {
+		t.Errorf("a pipe: %d, want 0 (unknown)", got)
+	}
+	f, err := os.Open(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if got := sourceTotal("-", f); got != 5 {
+		t.Errorf("stdin from a file: %d", got)
+	}
+	if isTerminal(&bytes.Buffer{}) || isTerminal(f) {
+		t.Error("a buffer or a regular file is not a terminal")
+	}
+}
+
+// TestRelayCounts: the relay counts every record and passes every batch on.
+func TestRelayCounts(t *testing.T) {
+	t.Parallel()
+	var c ingestCounts
+	in := make(chan *etl.Batch, 2)
+	var seen int
+	out := c.relay(context.Background(), in, func(*etl.Batch) { seen++ })
+	go func() {
+		in <- &etl.Batch{Rows: make([]etl.Row, 3), Rejects: make([]etl.Reject, 1)}
+		in <- &etl.Batch{Rows: make([]etl.Row, 2)}
+		close(in)
+	}()
+	var got int
+	for range out {
+		got++
+	}
+	if got != 2 || seen != 2 || c.rows.Load() != 6 {
+		t.Errorf("relayed %d batches, saw %d, counted %d rows; want 2, 2, 6", got, seen, c.rows.Load())
+	}
+}

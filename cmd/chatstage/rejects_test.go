@@ -1,0 +1,327 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/chatstage/chatstage/etl"
+	"github.com/chatstage/chatstage/store"
+)
+
+func TestRejectsTableGolden(t *testing.T) {
+	t.Parallel()
+	url := goldenDatabase(t)
+	r := runCLI(t, url, nil, "rejects")
+	if r.code != exitOK {
+		t.Fatalf("rejects: exit %d", r.code)
+	}
+	golden(t, "rejects.txt", r.stdout)
+
+	r = runCLI(t, url, nil, "rejects", "--load", "2")
+	if r.code != exitOK || strings.Contains(r.stdout, "chat_id_missing") || !strings.Contains(r.stdout, "malformed_csv") ||
+		!strings.Contains(r.stdout, "1 rejects in 1 load(s)") {
+		t.Errorf("rejects --load 2: exit %d\n%s", r.code, r.stdout)
+	}
+}
+
+func TestRejectsCSVGolden(t *testing.T) {
+	t.Parallel()
+	url := goldenDatabase(t)
+	r := runCLI(t, url, nil, "rejects", "--format", "csv")
+	if r.code != exitOK {
+		t.Fatalf("rejects --format csv: exit %d", r.code)
+	}
+	golden(t, "rejects.csv", r.stdout)
+}
+
+// TestRejectsCSVReingest is the round trip the csv format is for: write
+// the rejects out, fix them, ingest the fixed file, and every row loads.
+func TestRejectsCSVReingest(t *testing.T) {
+	t.Parallel()
+	url := goldenDatabase(t)
+	r := runCLI(t, url, nil, "rejects", "--format", "csv")
+	if r.code != exitOK {
+		t.Fatalf("rejects --format csv: exit %d", r.code)
+	}
+	fixed := strings.NewReplacer(
+		"\n,s,t,17,", "\nC-9,s,t,17,", // chat_id_missing
+		"gisteren", "2025-07-01T08:06:00Z", // updated_at_invalid
+		"nl,,,\n", "nl,,,,0\n", // field_count: the missing message_count
+		`s"x`, "s-x", // malformed_csv
+	).Replace(r.stdout)
+	path := filepath.Join(t.TempDir(), "fixed.csv")
+	if err := os.WriteFile(path, []byte(fixed), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	loads, ir := ingestJSON(t, url, path)
+	if ir.code != exitOK || len(loads) != 1 {
+		t.Fatalf("ingest of the fixed rejects: exit %d", ir.code)
+	}
+	if l := loads[0]; l.RowsRead != 4 || l.RowsRejected != 0 || l.ChatsInserted != 4 {
+		t.Errorf("fixed rejects loaded as %+v, want 4 rows, 0 rejected, 4 inserted", l)
+	}
+	conn := connect(t, url)
+	// The record spanning two lines came back whole, its newline included.
+	if got := queryStrings(t, conn, `SELECT slug FROM staging.chats WHERE chat_id = 'C-6'`); len(got) != 1 || got[0] != "multi\nline slug" {
+		t.Errorf("C-6 slug = %q", got)
+	}
+	r = runCLI(t, url, nil, "rejects", "--load", "3")
+	if r.code != exitOK || r.stdout != "no rejects\n" {
+		t.Errorf("rejects of the fixed load: exit %d %q", r.code, r.stdout)
+	}
+}
+
+// TestRejectsCSVKeepsHeader: rejects come back under their own file's
+// header (other column order, an unknown column), and that output read
+// again gives the same rejects at the same lines.
+func TestRejectsCSVKeepsHeader(t *testing.T) {
+	t.Parallel()
+	url := testURL(t)
+	header := "\ufeffupdated_at,Chat_ID,conversation_log,\"note, free text\""
+	src := header + "\n" +
+		"2025-07-01T08:00:00Z,C-1,[],ok\n" +
+		"2025-07-01T08:00:00Z,,[],no id\n" +
+		"later,C-2,[],bad time\n" +
+		"2025-07-01T08:00:00Z,C-3,[]\n"
+	path := filepath.Join(t.TempDir(), "odd.csv")
+	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, r := ingestJSON(t, url, path); r.code != exitOK {
+		t.Fatalf("ingest: exit %d", r.code)
+	}
+	r := runCLI(t, url, nil, "rejects", "--format", "csv")
+	want := "updated_at,Chat_ID,conversation_log,\"note, free text\"\n" +
+		"2025-07-01T08:00:00Z,,[],no id\n" +
+		"later,C-2,[],bad time\n" +
+		"2025-07-01T08:00:00Z,C-3,[]\n"
+	if r.code != exitOK || r.stdout != want {
+		t.Fatalf("rejects --format csv: exit %d\n got %q\nwant %q", r.code, r.stdout, want)
+	}
+	again := filepath.Join(t.TempDir(), "again.csv")
+	if err := os.WriteFile(again, []byte(r.stdout), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	loads, ir := ingestJSON(t, url, again)
+	if ir.code != exitOK || loads[0].RowsRejected != 3 || loads[0].RowsRead != 3 {
+		t.Fatalf("re-ingest: exit %d %+v", ir.code, loads)
+	}
+	conn := connect(t, url)
+	codes := func(load int) []string {
+		return queryStrings(t, conn, `SELECT source_line || ' ' || reason_code FROM staging.rejects WHERE load_id = $1 ORDER BY source_line`, load)
+	}
+	first, second := codes(1), codes(2)
+	if !reflect.DeepEqual(first, []string{"3 chat_id_missing", "4 updated_at_invalid", "5 field_count"}) ||
+		!reflect.DeepEqual(second, []string{"2 chat_id_missing", "3 updated_at_invalid", "4 field_count"}) {
+		t.Errorf("rejects: first load %q, re-ingested %q", first, second)
+	}
+}
+
+func TestRejectsCSVHeadersDiffer(t *testing.T) {
+	t.Parallel()
+	url := testURL(t)
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.csv"), filepath.Join(dir, "b.csv")
+	os.WriteFile(a, []byte("chat_id,updated_at,conversation_log\n,2025-07-01T08:00:00Z,[]\n"), 0o600)
+	os.WriteFile(b, []byte("updated_at,chat_id,conversation_log\n2025-07-01T08:00:00Z,,[]\n"), 0o600)
+	if _, r := ingestJSON(t, url, a, b); r.code != exitOK {
+		t.Fatalf("ingest: exit %d", r.code)
+	}
+	r := runCLI(t, url, nil, "rejects", "--format", "csv")
+	if r.code != exitFailure || r.stdout != "" || !strings.Contains(r.stderr, "loads 1 and 2: the rejects come from files with different headers") {
+		t.Errorf("csv over two headers: exit %d, stdout %q, stderr %s", r.code, r.stdout, r.stderr)
+	}
+	r = runCLI(t, url, nil, "rejects", "--format", "csv", "--load", "2")
+	if r.code != exitOK || r.stdout != "updated_at,chat_id,conversation_log\n2025-07-01T08:00:00Z,,[]\n" {
+		t.Errorf("csv of load 2: exit %d %q", r.code, r.stdout)
+	}
+}
+
+// TestRejectsDefaultHeader: a load recorded before headers were kept is
+// written under the contract's 13 columns.
+func TestRejectsDefaultHeader(t *testing.T) {
+	t.Parallel()
+	url := goldenDatabase(t)
+	conn := connect(t, url)
+	if _, err := conn.Exec(context.Background(), `UPDATE staging.loads SET header = NULL`); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, url, nil, "rejects", "--format", "csv", "--load", "1")
+	wantHeader := "chat_id,slug,token,organization_id,conversation_log,structured_info,created_at,updated_at,language,is_test_chat,sentiment,resolution,message_count\n"
+	if r.code != exitOK || !strings.HasPrefix(r.stdout, wantHeader) {
+		t.Errorf("exit %d\n%s", r.code, r.stdout)
+	}
+}
+
+func TestRejectsUsage(t *testing.T) {
+	t.Parallel()
+	url := testURL(t)
+	if r := runCLI(t, url, nil, "rejects", "--load", "99"); r.code != exitFailure || !strings.Contains(r.stderr, "load 99: no such load") {
+		t.Errorf("--load 99: exit %d %s", r.code, r.stderr)
+	}
+	if r := runCLI(t, url, nil, "rejects", "--format", "xml"); r.code != exitUsage {
+		t.Errorf("--format xml: exit %d", r.code)
+	}
+	if r := runCLI(t, url, nil, "rejects"); r.code != exitOK || r.stdout != "no rejects\n" {
+		t.Errorf("no rejects: exit %d %q", r.code, r.stdout)
+	}
+	r := runCLI(t, url, nil, "rejects", "--format", "csv")
+	if r.code != exitOK || r.stdout != defaultHeader()+"\n" {
+		t.Errorf("csv without rejects: exit %d %q", r.code, r.stdout)
+	}
+}
+
+// stagingCounts counts the rows of every staging table.
+func stagingCounts(t *testing.T, url string) map[string]int64 {
+	t.Helper()
+	conn := connect(t, url)
+	out := map[string]int64{}
+	for _, table := range []string{"loads", "chats", "chat_versions", "messages", "rejects"} {
+		out[table] = queryInt(t, conn, "SELECT count(*) FROM staging."+table)
+	}
+	return out
+}
+
+// TestIngestDryRun: a dry run prints the counts the real load then gives,
+// and the first rejects, and leaves the database as it was: no load
+// record, no row in any table.
+func TestIngestDryRun(t *testing.T) {
+	t.Parallel()
+	url := testURL(t)
+	r := runCLI(t, url, nil, "ingest", "--dry-run", goldenDay1)
+	if r.code != exitOK {
+		t.Fatalf("dry run: exit %d", r.code)
+	}
+	want := goldenDay1 + ": dry run, nothing written: 7 rows read, 3 rejected, 4 new versions; chats 4 inserted, 0 updated, 0 unchanged, 0 stale; 7 messages written\n" +
+		"rejects:\n" +
+		"  line 5: chat_id_missing: chat_id is empty\n" +
+		"  line 6: updated_at_invalid: updated_at \"gisteren\" is not a timestamp\n" +
+		"  line 7: field_count: has 12 fields, the header has 13\n"
+	if r.stdout != want {
+		t.Errorf("dry run printed\n%s\nwant\n%s", r.stdout, want)
+	}
+	empty := map[string]int64{"loads": 0, "chats": 0, "chat_versions": 0, "messages": 0, "rejects": 0}
+	if got := stagingCounts(t, url); !reflect.DeepEqual(got, empty) {
+		t.Errorf("after a dry run: %v, want nothing", got)
+	}
+
+	// On a database with data, a dry run of the next file gives the counts
+	// its real load gives, and writes nothing.
+	if loads, r := ingestJSON(t, url, goldenDay1); r.code != exitOK || loads[0].LoadID != 1 {
+		t.Fatalf("ingest after a dry run: exit %d, %+v; want load 1: a dry run takes no load_id", r.code, loads)
+	}
+	before, beforeTuples := stagingCounts(t, url), tupleVersions(t, url)
+	r = runCLI(t, url, nil, "ingest", "--dry-run", "--json", goldenDay2)
+	var dry dryRun
+	if err := json.Unmarshal([]byte(r.stdout), &dry); r.code != exitOK || err != nil {
+		t.Fatalf("dry run --json: exit %d, %v\n%s", r.code, err, r.stdout)
+	}
+	if after := stagingCounts(t, url); !reflect.DeepEqual(before, after) {
+		t.Errorf("the dry run changed the row counts: %v -> %v", before, after)
+	}
+	if afterTuples := tupleVersions(t, url); !reflect.DeepEqual(beforeTuples, afterTuples) {
+		t.Error("the dry run wrote rows")
+	}
+	if strings.Contains(r.stderr, "succeeded") {
+		t.Errorf("a dry run printed a load summary: %s", r.stderr)
+	}
+	loads, _ := ingestJSON(t, url, goldenDay2)
+	loaded := loads[0]
+	if !dry.DryRun || dry.Status != "dry_run" || dry.LoadID != 0 {
+		t.Errorf("dry run = %+v", dry)
+	}
+	dry.Load.LoadID, dry.Load.Status = loaded.LoadID, loaded.Status
+	if dry.Load != loaded {
+		t.Errorf("dry run counted %+v\nthe load counted %+v", dry.Load, loaded)
+	}
+	if len(dry.FirstRejects) != 1 || dry.FirstRejects[0].Line != 5 || dry.FirstRejects[0].ReasonCode != "malformed_csv" {
+		t.Errorf("first rejects = %+v", dry.FirstRejects)
+	}
+}
+
+func TestRejectSampleKeepsFirstLines(t *testing.T) {
+	t.Parallel()
+	s := rejectSample{n: 3}
+	batch := func(lines ...int64) *etl.Batch {
+		b := &etl.Batch{}
+		for _, l := range lines {
+			b.Rejects = append(b.Rejects, etl.Reject{Line: l, Code: etl.RejectFieldCount})
+		}
+		return b
+	}
+	// Batches arrive out of file order.
+	s.add(batch(40, 41, 45))
+	s.add(batch())
+	s.add(batch(7, 50))
+	s.add(batch(12, 3))
+	var got []int64
+	for _, r := range s.rejects() {
+		got = append(got, r.Line)
+	}
+	if !reflect.DeepEqual(got, []int64{3, 7, 12}) {
+		t.Errorf("kept lines %v, want [3 7 12]", got)
+	}
+}
+
+func TestPrintDryRunManyRejects(t *testing.T) {
+	t.Parallel()
+	var b bytes.Buffer
+	printDryRun(&b, "f.csv", store.Load{RowsRead: 30, RowsRejected: 25},
+		[]store.Reject{{Line: 2, ReasonCode: "field_count", Reason: "has 1 fields, the header has 13"}}, false)
+	if !strings.Contains(b.String(), "first 1 of 25 rejects:\n  line 2: field_count: has 1 fields, the header has 13\n") {
+		t.Errorf("got\n%s", b.String())
+	}
+}
+
+func TestHeaderLine(t *testing.T) {
+	t.Parallel()
+	if got := headerLine([]string{"chat_id", "a,b", `q"x`, "plain"}); got != `chat_id,"a,b","q""x",plain` {
+		t.Errorf("headerLine = %s", got)
+	}
+}
+
+// TestIngestDryRunBudget: a dry run says when the load would fail its
+// reject budget, with the budget's exit code, and still writes nothing.
+func TestIngestDryRunBudget(t *testing.T) {
+	t.Parallel()
+	url := testURL(t)
+	r := runCLI(t, url, nil, "ingest", "--dry-run", "--max-rejects", "10%", goldenDay1)
+	if r.code != exitRejectBudget || !strings.Contains(r.stdout, "the load would fail: 3 of 7 rows rejected, over the budget of 10%") {
+		t.Errorf("exit %d\n%s", r.code, r.stdout)
+	}
+	if got := stagingCounts(t, url); got["loads"]+got["rejects"]+got["chats"] != 0 {
+		t.Errorf("a dry run over budget wrote %v", got)
+	}
+}
+
+// TestRejectsCSVLeavesOutCutRecords: a field_too_large reject keeps only
+// the start of its record, so the csv leaves it out, with a warning,
+// rather than write a broken record that would swallow the next ones.
+func TestRejectsCSVLeavesOutCutRecords(t *testing.T) {
+	t.Parallel()
+	url := testURL(t)
+	file := writeSource(t, "caps.csv",
+		chatRow("C-1", "2025-07-01T08:05:00Z", strings.Repeat("x", 300)), // line 2: field_too_large
+		chatRow("", "2025-07-01T08:05:00Z", "short"),                     // line 3: chat_id_missing
+	)
+	if r := runCLI(t, url, nil, "ingest", "--max-field-bytes", "250", file); r.code != exitOK {
+		t.Fatalf("ingest: exit %d", r.code)
+	}
+	r := runCLI(t, url, nil, "rejects", "--format", "csv")
+	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	if r.code != exitOK || len(lines) != 2 || !strings.HasPrefix(lines[1], ",s-,t-,17,") {
+		t.Errorf("exit %d\n%s", r.code, r.stdout)
+	}
+	if !strings.Contains(r.stderr, "left out the rejects whose text was cut") || !strings.Contains(r.stderr, "load 1 line 2") {
+		t.Errorf("no warning: %s", r.stderr)
+	}
+	if r := runCLI(t, url, nil, "rejects"); !strings.Contains(r.stdout, "field_too_large") {
+		t.Errorf("the table lists every reject:\n%s", r.stdout)
+	}
+}

@@ -1,0 +1,103 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Reject is a stored rejected record: what staging.rejects keeps.
+type Reject struct {
+	LoadID     int64  `json:"load_id"`
+	Line       int64  `json:"line"` // where the record starts in its file, from 1 (the header is line 1)
+	ReasonCode string `json:"reason_code"`
+	Reason     string `json:"reason"`
+	Raw        string `json:"raw"` // the record as in the file, without its line end
+}
+
+// RejectsLoad is a load that has rejects, with the header of its file.
+type RejectsLoad struct {
+	LoadID  int64
+	Source  string
+	Rejects int64
+	// Header is the source file's header line; HeaderKnown is false for a
+	// load recorded before chatstage kept headers (migration 00003).
+	Header      string
+	HeaderKnown bool
+}
+
+const loadHeaderSetSQL = `UPDATE staging.loads SET header = $2 WHERE load_id = $1`
+
+// LoadHeaderSet records the header line of a load's source file, so its
+// rejects can be written back under it. It commits at once, like
+// LoadBegin: the header of a load that later fails is still on record.
+func (s *Store) LoadHeaderSet(ctx context.Context, loadID int64, header string) error {
+	if _, err := s.pool.Exec(ctx, loadHeaderSetSQL, loadID, header); err != nil {
+		return fmt.Errorf("recording the header of load %d: %w", loadID, err)
+	}
+	return nil
+}
+
+// rejectsLoadsSQL lists the loads with rejects, or the one load asked for
+// even when it has none (so "no rejects" and "no such load" differ).
+const rejectsLoadsSQL = `
+SELECT l.load_id, l.source, coalesce(r.n, 0), coalesce(l.header, ''), l.header IS NOT NULL
+FROM staging.loads l
+LEFT JOIN (SELECT load_id, count(*) AS n FROM staging.rejects GROUP BY load_id) r ON r.load_id = l.load_id
+WHERE CASE WHEN $1::bigint = 0 THEN r.n > 0 ELSE l.load_id = $1 END
+ORDER BY l.load_id`
+
+// RejectsLoads returns the loads that have rejects, in load order; with
+// loadID not 0, only that load, or ErrLoadNotFound.
+func (s *Store) RejectsLoads(ctx context.Context, loadID int64) ([]RejectsLoad, error) {
+	rows, err := s.pool.Query(ctx, rejectsLoadsSQL, loadID)
+	if err != nil {
+		return nil, fmt.Errorf("listing loads with rejects: %w", err)
+	}
+	loads, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (RejectsLoad, error) {
+		var l RejectsLoad
+		err := row.Scan(&l.LoadID, &l.Source, &l.Rejects, &l.Header, &l.HeaderKnown)
+		return l, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing loads with rejects: %w", err)
+	}
+	if loadID != 0 && len(loads) == 0 {
+		return nil, fmt.Errorf("load %d: %w", loadID, ErrLoadNotFound)
+	}
+	return loads, nil
+}
+
+// rejectsEachSQL reads the rejects of the given loads in file order. The
+// primary key (load_id, source_line) gives that order without a sort.
+const rejectsEachSQL = `
+SELECT load_id, source_line, reason_code, reason, raw
+FROM staging.rejects
+WHERE load_id = ANY ($1)
+ORDER BY load_id, source_line`
+
+// RejectsEach calls fn with each reject of the loads loadIDs, ordered by
+// load then line, streaming: memory stays flat however many there are.
+// fn's Reject is reused between calls. An error from fn stops the
+// iteration and is returned as it is.
+func (s *Store) RejectsEach(ctx context.Context, loadIDs []int64, fn func(*Reject) error) error {
+	rows, err := s.pool.Query(ctx, rejectsEachSQL, loadIDs)
+	if err != nil {
+		return fmt.Errorf("reading rejects: %w", err)
+	}
+	defer rows.Close()
+	var r Reject
+	for rows.Next() {
+		if err := rows.Scan(&r.LoadID, &r.Line, &r.ReasonCode, &r.Reason, &r.Raw); err != nil {
+			return fmt.Errorf("reading rejects: %w", err)
+		}
+		if err := fn(&r); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reading rejects: %w", err)
+	}
+	return nil
+}
