@@ -159,7 +159,7 @@ func (s *Store) LoadRun(ctx context.Context, p LoadParams) (Load, error) {
 		return res, fmt.Errorf("load %d: %w", p.LoadID, err)
 	}
 	defer tx.Rollback(context.Background()) //nolint:errcheck // a no-op after Commit
-	for _, q := range []string{ingestLockSQL, incomingCreateSQL} {
+	for _, q := range []string{ingestLockSQL, loadCompressionSQL, incomingCreateSQL} {
 		if _, err := tx.Exec(ctx, q); err != nil {
 			return res, fmt.Errorf("load %d: preparing: %w", p.LoadID, err)
 		}
