@@ -123,10 +123,18 @@ WHERE load_id = $1 AND status = 'running'`
 
 // LoadFail marks a load failed with its cause. It uses a fresh context: it
 // runs after the load's own context was cancelled, typically on Ctrl-C.
+//
+// It tries up to three times: after a server restart the pool may first
+// hand out connections that died with it, and discards each that fails.
 func (s *Store) LoadFail(loadID int64, cause error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), defaultCleanupTimeout)
 	defer cancel()
-	_, err := s.pool.Exec(ctx, loadFailSQL, loadID, cause.Error())
+	var err error
+	for range 3 {
+		if _, err = s.pool.Exec(ctx, loadFailSQL, loadID, cause.Error()); err == nil || ctx.Err() != nil {
+			return err
+		}
+	}
 	return err
 }
 

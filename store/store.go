@@ -46,6 +46,9 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	// when it next talks to it, which during a long merge statement can be
 	// minutes; meanwhile it holds the load's locks. This makes it check.
 	cfg.ConnConfig.RuntimeParams["client_connection_check_interval"] = "1s"
+	if cfg.ConnConfig.RuntimeParams["application_name"] == "" {
+		cfg.ConnConfig.RuntimeParams["application_name"] = "chatstage"
+	}
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)

@@ -78,7 +78,7 @@ func runIngest(ctx context.Context, e *env, args []string) int {
 			return exitRejectBudget
 		}
 		if err != nil {
-			return e.fail(ctx, "ingest "+name, err)
+			return e.fail(ctx, "ingest "+name+" into "+st.Target(), err)
 		}
 	}
 	return exitOK

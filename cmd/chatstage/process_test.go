@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -221,5 +222,73 @@ func TestUnreachableDatabase(t *testing.T) {
 	}
 	if took := time.Since(start); took > 10*time.Second {
 		t.Errorf("gave up after %v, want about the connect timeout", took)
+	}
+}
+
+// TestServerDropsTheLoad ends the load's backend in the middle of the
+// load, as a server restart or a failover would: a clear error, a non-zero
+// exit, and nothing of the load visible.
+func TestServerDropsTheLoad(t *testing.T) {
+	t.Parallel()
+	url := testURL(t)
+	cmd, stderr := startCLI(t, url, "ingest", bigFile(t))
+	waitRunning(t, url)
+	conn := connect(t, url)
+	if n := queryInt(t, conn, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE datname = current_database() AND application_name = 'chatstage'`); n == 0 {
+		t.Fatal("no chatstage backend to terminate")
+	}
+	err := cmd.Wait()
+	if code := exitCode(err); code != exitFailure {
+		t.Errorf("exit %d, want %d; stderr: %s", code, exitFailure, stderr)
+	}
+	u, _ := neturl.Parse(url)
+	target := u.User.Username() + "@" + u.Host
+	if !strings.Contains(stderr.String(), "into "+target) || strings.Contains(stderr.String(), "could not mark") {
+		t.Errorf("want an error naming the database and the load marked failed; stderr = %s", stderr)
+	}
+	if got := queryStrings(t, connect(t, url), `SELECT status FROM staging.loads`); len(got) != 1 || got[0] != "failed" {
+		t.Errorf("loads = %v, want one failed load", got)
+	}
+	assertNothingLoaded(t, url)
+}
+
+// TestExportSignalLeavesNoTempFile interrupts an export while it writes.
+func TestExportSignalLeavesNoTempFile(t *testing.T) {
+	t.Parallel()
+	url := testURL(t)
+	if _, r := ingestJSON(t, url, bigFile(t)); r.code != exitOK {
+		t.Fatal(r.stderr)
+	}
+	out := t.TempDir()
+	cmd, stderr := startCLI(t, url, "export", "--out", out)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		entries, _ := os.ReadDir(out)
+		if len(entries) > 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	sent := time.Now()
+	cmd.Process.Signal(syscall.SIGTERM)
+	err := cmd.Wait()
+	if took := time.Since(sent); took > 5*time.Second {
+		t.Errorf("exiting took %v", took)
+	}
+	code := exitCode(err)
+	entries, _ := os.ReadDir(out)
+	if code == exitOK {
+		t.Skip("the export finished before the signal arrived")
+	}
+	if code != exitTerminated {
+		t.Errorf("exit %d, want %d; stderr: %s", code, exitTerminated, stderr)
+	}
+	if len(entries) != 0 {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Errorf("an interrupted export left %v", names)
 	}
 }
