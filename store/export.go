@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -53,6 +54,9 @@ type ExportOptions struct {
 	// EscapeFormulas prefixes with ' every cell that starts with =, +, -
 	// or @, so that a spreadsheet shows it as text instead of running it.
 	EscapeFormulas bool
+	// Rows, when set, counts the CSV lines written so far (headers
+	// included), for a progress report read from another goroutine.
+	Rows *atomic.Int64
 }
 
 const viewColumnsSQL = `
@@ -151,6 +155,7 @@ func (s *Store) exportWrite(ctx context.Context, dir string, opts ExportOptions)
 			return res, fmt.Errorf("export %s: %w", f.name, err)
 		}
 		temps = append(temps, t)
+		t.rows = opts.Rows
 		copySQL := f.copySQL
 		if opts.EscapeFormulas {
 			if copySQL, err = escapedCopySQL(ctx, tx, f.view); err != nil {
@@ -208,6 +213,7 @@ func (s *Store) exportWrite(ctx context.Context, dir string, opts ExportOptions)
 // tempFile is a file being written under a temporary name in the
 // directory of its final name. It counts and hashes what is written.
 type tempFile struct {
+	rows    *atomic.Int64 // lines written, when someone watches; COPY writes one per Write
 	f       *os.File
 	w       *bufio.Writer
 	h       hash.Hash
@@ -237,6 +243,9 @@ func createTemp(dir, name string) (*tempFile, error) {
 }
 
 func (t *tempFile) Write(p []byte) (int, error) {
+	if t.rows != nil {
+		t.rows.Add(1)
+	}
 	n, err := t.w.Write(p)
 	t.h.Write(p[:n])
 	t.n += int64(n)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"github.com/chatstage/chatstage/store"
 )
@@ -16,6 +17,7 @@ func runExport(ctx context.Context, e *env, args []string) int {
 	c.register(fs)
 	out := fs.String("out", "", "directory to write chats.csv, messages.csv and manifest.json into (created if missing; required)")
 	asJSON := fs.Bool("json", false, "print what was written as one JSON object on stdout")
+	quiet := fs.Bool("quiet", false, "show no progress")
 	escape := fs.Bool("escape-formulas", false,
 		"prefix cells starting with =, +, - or @ with ' so spreadsheets show them as text (changes the contract's values)")
 	if code, ok := parseFlags(fs, args); !ok {
@@ -38,7 +40,13 @@ func runExport(ctx context.Context, e *env, args []string) int {
 	}
 	defer st.Close()
 
-	res, err := st.ExportWrite(ctx, *out, store.ExportOptions{EscapeFormulas: *escape})
+	var rows atomic.Int64
+	stop := func() {}
+	if !*quiet {
+		stop = e.exportProgressStart(&rows, logger)
+	}
+	res, err := st.ExportWrite(ctx, *out, store.ExportOptions{EscapeFormulas: *escape, Rows: &rows})
+	stop()
 	if err != nil {
 		return e.fail(ctx, "export", err)
 	}

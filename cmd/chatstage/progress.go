@@ -115,6 +115,10 @@ type progress struct {
 	bar    io.Writer
 	logger *slog.Logger
 
+	// render returns what report shows: the bar line, or the log message
+	// and its attributes. nil means the ingest's (ingestRender).
+	render func() (bar, msg string, attrs []any)
+
 	stopOnce sync.Once
 	done     chan struct{}
 	finished chan struct{}
@@ -124,8 +128,26 @@ type progress struct {
 // terminal, else a log line every e.progressEvery (default 5s). The
 // returned stop ends it and erases the bar; it is safe to call twice.
 func (e *env) progressStart(name string, total int64, counts *ingestCounts, logger *slog.Logger) (stop func()) {
-	p := &progress{name: name, total: total, counts: counts, start: time.Now(), now: time.Now,
-		done: make(chan struct{}), finished: make(chan struct{})}
+	p := &progress{name: name, total: total, counts: counts}
+	return e.progressRun(p, logger)
+}
+
+// exportProgressStart reports the rows an export has written, like
+// progressStart does for an ingest.
+func (e *env) exportProgressStart(rows *atomic.Int64, logger *slog.Logger) (stop func()) {
+	p := &progress{}
+	p.render = func() (string, string, []any) {
+		n, elapsed := rows.Load(), p.now().Sub(p.start)
+		perSecond := snapshot{rows: n, elapsed: elapsed}.rowsPerSecond()
+		return fmt.Sprintf("export: %d rows written  %d rows/s  %s elapsed", n, perSecond, elapsed.Round(time.Second)),
+			"export progress", []any{"rows_written", n, "rows_per_s", perSecond, "elapsed_seconds", int64(elapsed.Seconds())}
+	}
+	return e.progressRun(p, logger)
+}
+
+func (e *env) progressRun(p *progress, logger *slog.Logger) (stop func()) {
+	p.start, p.now = time.Now(), time.Now
+	p.done, p.finished = make(chan struct{}), make(chan struct{})
 	every := progressRedraw
 	if isTerminal(e.stderr) {
 		p.bar = e.stderr
@@ -180,11 +202,21 @@ func (p *progress) snapshot() snapshot {
 // seconds, which read the same in text and in JSON (slog's JSON would
 // write nanoseconds).
 func (p *progress) report() {
-	s := p.snapshot()
+	render := p.render
+	if render == nil {
+		render = p.ingestRender
+	}
+	bar, msg, attrs := render()
 	if p.bar != nil {
-		fmt.Fprint(p.bar, "\r"+s.barLine(p.name)+"\x1b[K")
+		fmt.Fprint(p.bar, "\r"+bar+"\x1b[K")
 		return
 	}
+	p.logger.Info(msg, attrs...)
+}
+
+// ingestRender shows bytes read, rows, speed and time left.
+func (p *progress) ingestRender() (string, string, []any) {
+	s := p.snapshot()
 	attrs := []any{"file", p.name, "bytes_read", s.bytes, "rows", s.rows, "rows_per_s", s.rowsPerSecond()}
 	if s.merging {
 		attrs = append(attrs, "phase", "merging", "elapsed_seconds", int64(s.elapsed.Seconds()))
@@ -197,7 +229,7 @@ func (p *progress) report() {
 			}
 		}
 	}
-	p.logger.Info("ingest progress", attrs...)
+	return s.barLine(p.name), "ingest progress", attrs
 }
 
 func (s snapshot) rowsPerSecond() int64 {

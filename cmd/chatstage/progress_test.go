@@ -202,3 +202,33 @@ func TestRelayCounts(t *testing.T) {
 		t.Errorf("relayed %d batches, saw %d, counted %d rows; want 2, 2, 6", got, seen, c.rows.Load())
 	}
 }
+
+// TestExportProgressLog: export reports the rows written, like ingest,
+// and --quiet silences it.
+func TestExportProgressLog(t *testing.T) {
+	t.Parallel()
+	url := testURL(t)
+	if r := runIngestEnv(t, url, strings.NewReader(goldenSource(t)), 0, "--quiet", "-"); r.code != exitOK {
+		t.Fatalf("exit %d", r.code)
+	}
+	run := func(args ...string) string {
+		var out, errb bytes.Buffer
+		e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, progressEvery: time.Microsecond,
+			getenv: func(name string) string {
+				if name == "CHATSTAGE_DATABASE_URL" {
+					return url
+				}
+				return ""
+			}}
+		if code := e.run(context.Background(), append([]string{"export", "--out", t.TempDir()}, args...)); code != exitOK {
+			t.Fatalf("export exit %d: %s", code, errb.String())
+		}
+		return errb.String()
+	}
+	if got := run(); !strings.Contains(got, "export progress") || !strings.Contains(got, "rows_written=") {
+		t.Errorf("no export progress line:\n%s", got)
+	}
+	if got := run("--quiet"); strings.Contains(got, "export progress") {
+		t.Errorf("--quiet still shows progress:\n%s", got)
+	}
+}
