@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // loadLockClass is the first key of the per-load advisory locks: the
@@ -32,8 +35,9 @@ func (s *Store) LoadsRecover(ctx context.Context) ([]int64, error) {
 	defer tx.Rollback(context.Background()) //nolint:errcheck // a no-op after Commit
 	rows, err := tx.Query(ctx, loadsRecoverSQL)
 	if err != nil {
-		return nil, fmt.Errorf("recovering loads: %w", err)
+		return nil, recoverError(err)
 	}
+	defer rows.Close()
 	var ids []int64
 	for rows.Next() {
 		var id int64
@@ -43,7 +47,7 @@ func (s *Store) LoadsRecover(ctx context.Context) ([]int64, error) {
 		ids = append(ids, id)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("recovering loads: %w", err)
+		return nil, recoverError(err)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return nil, fmt.Errorf("recovering loads: %w", err)
@@ -52,4 +56,14 @@ func (s *Store) LoadsRecover(ctx context.Context) ([]int64, error) {
 		s.logger.Warn("marked a dead load failed", "load_id", id)
 	}
 	return ids, nil
+}
+
+// recoverError tells a database that was never migrated (no staging.loads)
+// from a failure.
+func recoverError(err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "42P01" { // undefined_table
+		return ErrNotMigrated
+	}
+	return fmt.Errorf("recovering loads: %w", err)
 }

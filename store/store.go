@@ -109,6 +109,8 @@ var (
 	ErrConnect = errors.New("cannot connect to PostgreSQL")
 	// ErrLoadNotFound: no load has the id asked for.
 	ErrLoadNotFound = errors.New("no such load")
+	// ErrNotMigrated: the database has no chatstage schema yet.
+	ErrNotMigrated = errors.New("the database is not migrated: run chatstage migrate")
 )
 
 // redact shortens a connection error to its first line: pgx repeats the

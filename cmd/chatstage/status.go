@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -38,6 +39,12 @@ func runStatus(ctx context.Context, e *env, args []string) int {
 		return e.fail(ctx, "status", err)
 	}
 	defer st.Close()
+	// A load whose process died shows as failed, not running, even though
+	// status never migrates: on a database not migrated yet there is no
+	// load to recover, and StatusRead says what is pending.
+	if _, err := st.LoadsRecover(ctx); err != nil && !errors.Is(err, store.ErrNotMigrated) {
+		return e.fail(ctx, "status", err)
+	}
 	s, err := st.StatusRead(ctx, *limit)
 	if err != nil {
 		return e.fail(ctx, "status", err)
