@@ -3,11 +3,14 @@ package etl
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -207,5 +210,45 @@ func TestOpenSourceGzipAndDigest(t *testing.T) {
 	io.Copy(io.Discard, stdin)
 	if !bytes.Equal(stdin.SHA256(), src.SHA256()) {
 		t.Errorf("stdin and file digests differ")
+	}
+}
+
+func TestStreamKeepsFileOrder(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString(testHeader)
+	for i := range 3000 {
+		if i%7 == 0 {
+			b.WriteString(",reject,t\n") // an empty chat_id
+			continue
+		}
+		fmt.Fprintf(&b, "C-%d,s,t,17,[],{},,2025-07-01T08:05:00,nl,,,,0\n", i)
+	}
+	r, err := NewReader(strings.NewReader(b.String()), ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make(chan *Batch)
+	errc := make(chan error, 1)
+	go func() { errc <- Stream(context.Background(), r, StreamOptions{Workers: 4, BatchSize: 10}, out) }()
+	var last int64
+	n := 0
+	for batch := range out {
+		lines := make([]int64, 0, len(batch.Rows)+len(batch.Rejects))
+		for _, row := range batch.Rows {
+			lines = append(lines, row.Line)
+		}
+		for _, rej := range batch.Rejects {
+			lines = append(lines, rej.Line)
+		}
+		slices.Sort(lines)
+		if len(lines) > 0 && lines[0] <= last {
+			t.Fatalf("batch starting at line %d came after line %d", lines[0], last)
+		}
+		last = lines[len(lines)-1]
+		n += len(lines)
+	}
+	if err := <-errc; err != nil || n != 3000 {
+		t.Fatalf("err %v, %d records", err, n)
 	}
 }

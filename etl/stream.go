@@ -26,8 +26,9 @@ type StreamOptions struct {
 }
 
 // Stream reads r to its end, shapes the records on several goroutines and
-// sends the batches to out, which it closes when done. Batches may arrive
-// out of file order; each row and reject carries its line. Memory is
+// sends the batches to out, in file order, closing out when done. (The
+// loader relies on the order: the first row of a new chat may skip the
+// merge only if it really is the first.) Memory is
 // bounded by a few batches per worker, whatever the size of the file.
 //
 // It returns the first fatal error (a read error, or ctx's), after which
@@ -42,26 +43,40 @@ func Stream(ctx context.Context, r *Reader, opts StreamOptions, out chan<- *Batc
 	if size <= 0 {
 		size = 512
 	}
+	// Each job goes to the workers and, in file order, to the collector,
+	// which waits for its result: batches leave in file order while
+	// several are shaped at once.
 	type job struct {
 		records []Record
 		rejects []Reject
+		done    chan *Batch
 	}
-	jobs := make(chan job, workers)
+	jobs := make(chan *job, workers)
+	order := make(chan *job, 2*workers)
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		defer close(jobs)
-		j := job{records: make([]Record, 0, size)}
+		defer close(order)
+		newJob := func() *job { return &job{records: make([]Record, 0, size), done: make(chan *Batch, 1)} }
+		j := newJob()
+		send := func() error {
+			for _, c := range []chan *job{order, jobs} {
+				select {
+				case c <- j:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+			j = newJob()
+			return nil
+		}
 		for {
 			rec, err := r.Next()
 			var rej *Reject
 			switch {
 			case err == io.EOF:
 				if len(j.records)+len(j.rejects) > 0 {
-					select {
-					case jobs <- j:
-					case <-ctx.Done():
-						return ctx.Err()
-					}
+					return send()
 				}
 				return nil
 			case errors.As(err, &rej):
@@ -72,12 +87,9 @@ func Stream(ctx context.Context, r *Reader, opts StreamOptions, out chan<- *Batc
 				j.records = append(j.records, rec)
 			}
 			if len(j.records)+len(j.rejects) >= size {
-				select {
-				case jobs <- j:
-				case <-ctx.Done():
-					return ctx.Err()
+				if err := send(); err != nil {
+					return err
 				}
-				j = job{records: make([]Record, 0, size)}
 			}
 		}
 	})
@@ -97,14 +109,26 @@ func Stream(ctx context.Context, r *Reader, opts StreamOptions, out chan<- *Batc
 					}
 					b.Rows = append(b.Rows, row)
 				}
-				select {
-				case out <- b:
-				case <-ctx.Done():
-					return ctx.Err()
-				}
+				j.done <- b
 			}
 			return nil
 		})
 	}
+	g.Go(func() error {
+		for j := range order {
+			var b *Batch
+			select {
+			case b = <-j.done:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			select {
+			case out <- b:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		return nil
+	})
 	return g.Wait()
 }

@@ -21,6 +21,13 @@ const pgEpochMicros = 946684800 * 1_000_000
 
 const oidText = 25
 
+// begin writes the COPY header before the first tuple of a buffer.
+func (e *copyEncoder) begin() {
+	if len(e.b) == 0 {
+		e.header()
+	}
+}
+
 func (e *copyEncoder) header() {
 	e.b = append(e.b, copySignature...)
 	e.b = binary.BigEndian.AppendUint32(e.b, 0) // flags
@@ -49,6 +56,14 @@ func (e *copyEncoder) nullText(t etl.Text) {
 		return
 	}
 	e.text(t.S)
+}
+
+// jsonb writes JSON text in jsonb's binary format: a version byte, then
+// the text, which the server parses.
+func (e *copyEncoder) jsonb(text []byte) {
+	e.b = binary.BigEndian.AppendUint32(e.b, uint32(len(text)+1))
+	e.b = append(e.b, 1)
+	e.b = append(e.b, text...)
 }
 
 func (e *copyEncoder) int8(v int64) {

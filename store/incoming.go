@@ -10,9 +10,9 @@ import (
 // interrupted, so Ctrl-C never hangs on a dead server.
 const defaultCleanupTimeout = 5 * time.Second
 
-// incomingCreateSQL is the per-load landing table. It is temporary (no WAL,
-// dropped at commit) and holds both the rows and the rejects of the file, so
-// one COPY stream carries everything. Messages travel as parallel arrays and
+// incomingCreateSQL is the per-load landing table of the rows that go
+// through the merge (see copy_load.go for the rows that do not). It is
+// temporary (no WAL, dropped at commit) and holds the rejects too. Messages travel as parallel arrays and
 // are unnested only for the chats whose current version changes. Rows whose
 // exact version is already kept (known) carry only their keys.
 // Rows of a few kB are kept inline and uncompressed (toast_tuple_target):

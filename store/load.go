@@ -4,11 +4,9 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/chatstage/chatstage/etl"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -166,7 +164,13 @@ func (s *Store) LoadRun(ctx context.Context, p LoadParams) (Load, error) {
 	if err != nil {
 		return res, fmt.Errorf("load %d: %w", p.LoadID, err)
 	}
-	defer tx.Rollback(context.Background()) //nolint:errcheck // a no-op after Commit
+	defer func() {
+		// A no-op after Commit. Bounded: after Ctrl-C the server may still be
+		// cancelling a statement, and closing the connection rolls back too.
+		ctx, cancel := context.WithTimeout(context.Background(), defaultCleanupTimeout)
+		defer cancel()
+		tx.Rollback(ctx) //nolint:errcheck
+	}()
 	for _, q := range []string{ingestLockSQL, loadCompressionSQL, incomingCreateSQL} {
 		if _, err := tx.Exec(ctx, q); err != nil {
 			return res, fmt.Errorf("load %d: preparing: %w", p.LoadID, err)
@@ -179,7 +183,10 @@ func (s *Store) LoadRun(ctx context.Context, p LoadParams) (Load, error) {
 	}
 
 	copyStart := time.Now()
-	counted, copyErr := s.incomingCopy(ctx, tx, p.Batches)
+	// Under a reject budget every row goes through the landing table, so
+	// that a load over budget can keep its rejects and drop its rows.
+	direct := !p.RejectBudget.set
+	counted, copyErr := s.loadCopy(ctx, tx, res.LoadID, p.Batches, direct)
 	s.logger.Debug("copy done", "load_id", p.LoadID, "duration", time.Since(copyStart))
 	if copyErr != nil {
 		// Drain so the producer is never blocked on a load that gave up.
@@ -205,6 +212,10 @@ func (s *Store) LoadRun(ctx context.Context, p LoadParams) (Load, error) {
 	if err := s.merge(ctx, tx, &res); err != nil {
 		return res, fmt.Errorf("load %d: merging: %w", p.LoadID, err)
 	}
+	// The direct rows were new chats: each one inserted, one new version.
+	res.ChatsInserted += counted.direct
+	res.VersionsNew += counted.direct
+	res.MessagesWritten += counted.directMessages
 	if p.DryRun {
 		if err := tx.Rollback(ctx); err != nil {
 			return res, fmt.Errorf("dry run: rolling back: %w", err)
@@ -236,95 +247,4 @@ UPDATE staging.loads SET status = 'succeeded', finished_at = clock_timestamp(),
     messages_written = $11
 WHERE load_id = $1`
 
-type copyCounts struct{ rows, rejects, known int64 }
-
 const historyEmptySQL = `SELECT NOT EXISTS (SELECT 1 FROM staging.chat_versions)`
-
-// knownVersionsSQL returns the positions, from 1, of the rows whose exact
-// version (chat_id, updated_at, content hash) is already kept.
-const knownVersionsSQL = `
-SELECT k.i FROM unnest($1::text[], $2::timestamptz[], $3::bytea[]) WITH ORDINALITY AS k(chat_id, updated_at, row_hash, i)
-JOIN staging.chat_versions v ON v.chat_id = k.chat_id AND v.updated_at = k.updated_at AND v.row_hash = k.row_hash`
-
-// knownVersions marks the rows of a batch that are already kept. It runs
-// on its own connection, outside the load's transaction: loads are
-// serialized, so the committed history cannot change meanwhile. One query
-// per batch, never per row.
-func (s *Store) knownVersions(ctx context.Context, rows []etl.Row) ([]bool, error) {
-	ids := make([]string, len(rows))
-	times := make([]time.Time, len(rows))
-	hashes := make([][]byte, len(rows))
-	for i := range rows {
-		ids[i], times[i], hashes[i] = rows[i].ChatID, rows[i].UpdatedAt, rows[i].Hash[:]
-	}
-	pos, err := s.pool.Query(ctx, knownVersionsSQL, ids, times, hashes)
-	if err != nil {
-		return nil, err
-	}
-	idx, err := pgx.CollectRows(pos, pgx.RowTo[int64])
-	if err != nil {
-		return nil, err
-	}
-	known := make([]bool, len(rows))
-	for _, i := range idx {
-		known[i-1] = true
-	}
-	return known, nil
-}
-
-// incomingCopy streams the batches into the incoming table with one binary
-// COPY, encoding on its own goroutine while PostgreSQL parses the previous
-// chunk. Unless the history is empty, each batch first asks which of its
-// rows are already kept, and those travel as keys only: re-loading a file,
-// or a nightly file that mostly repeats, then sends almost nothing.
-func (s *Store) incomingCopy(ctx context.Context, tx pgx.Tx, batches <-chan *etl.Batch) (copyCounts, error) {
-	var n copyCounts
-	var empty bool
-	if err := s.pool.QueryRow(ctx, historyEmptySQL).Scan(&empty); err != nil {
-		return n, err
-	}
-	pr, pw := io.Pipe()
-	go func() {
-		var e copyEncoder
-		e.header()
-		for b := range batches {
-			for i := range b.Rejects {
-				encodeReject(&e, &b.Rejects[i])
-			}
-			var known []bool
-			if !empty && len(b.Rows) > 0 {
-				var err error
-				if known, err = s.knownVersions(ctx, b.Rows); err != nil {
-					pw.CloseWithError(fmt.Errorf("looking up known versions: %w", err))
-					return
-				}
-			}
-			for i := range b.Rows {
-				if known != nil && known[i] {
-					encodeKnownRow(&e, &b.Rows[i])
-					n.known++
-					continue
-				}
-				encodeRow(&e, &b.Rows[i])
-			}
-			n.rows += int64(len(b.Rows))
-			n.rejects += int64(len(b.Rejects))
-			if len(e.b) >= 256<<10 {
-				if _, err := pw.Write(e.b); err != nil {
-					pw.CloseWithError(err)
-					return
-				}
-				e.b = e.b[:0]
-			}
-		}
-		e.trailer()
-		_, err := pw.Write(e.b)
-		pw.CloseWithError(err)
-	}()
-	_, err := tx.Conn().PgConn().CopyFrom(ctx, pr, incomingCopySQL)
-	if err != nil {
-		pr.CloseWithError(err) // unblocks the encoder
-		return n, err
-	}
-	return n, nil
-}

@@ -30,7 +30,8 @@ func TestLoadsRecover(t *testing.T) {
 	}
 	defer conn.Close(ctx)
 	if _, err := conn.Exec(ctx, `SELECT pg_terminate_backend(l.pid) FROM pg_locks l
-		WHERE l.locktype = 'advisory' AND l.classid = 1667785076 AND l.objid = $1`, dead); err != nil {
+		WHERE l.locktype = 'advisory' AND l.classid = 1667785076 AND l.objid = $1
+		  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`, dead); err != nil {
 		t.Fatal(err)
 	}
 	var got []int64

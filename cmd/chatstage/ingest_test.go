@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -378,5 +379,40 @@ func TestIngestRejectBudget(t *testing.T) {
 		if n := queryInt(t, conn, `SELECT count(*) FROM staging.chat_versions`); n != 0 {
 			t.Errorf("%d versions written by a load over budget", n)
 		}
+	}
+}
+
+// TestIngestDuplicatesAcrossBatches: a chat's rows far apart in a big file
+// (in different batches) still apply in file order: the later line of the
+// same version wins, an older version stays stale.
+func TestIngestDuplicatesAcrossBatches(t *testing.T) {
+	t.Parallel()
+	rows := []string{
+		chatRow("X", "2025-07-01T08:00:00", "first"),
+		chatRow("Y", "2025-07-02T08:00:00", "y-new"),
+	}
+	for i := range 2000 {
+		rows = append(rows, chatRow(fmt.Sprintf("F-%04d", i), "2025-07-01T08:00:00", "filler"))
+	}
+	rows = append(rows,
+		chatRow("X", "2025-07-01T08:00:00", "second"),
+		chatRow("Y", "2025-07-01T08:00:00", "y-old"))
+	url := testURL(t)
+	loads, r := ingestJSON(t, url, writeSource(t, "far.csv", rows...))
+	if r.code != exitOK {
+		t.Fatal(r.stderr)
+	}
+	l := loads[0]
+	if l.ChatsInserted != 2002 || l.ChatsUpdated != 1 || l.ChatsStale != 1 || l.VersionsNew != 2003 {
+		t.Errorf("load = %+v", l)
+	}
+	conn := connect(t, url)
+	got := queryStrings(t, conn, `SELECT chat_id || ' ' || content FROM staging.messages WHERE chat_id IN ('X', 'Y') ORDER BY chat_id`)
+	if want := []string{"X second", "Y y-new"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("current messages %v, want %v", got, want)
+	}
+	hist := queryStrings(t, conn, `SELECT conversation_log FROM staging.chat_versions WHERE chat_id = 'X'`)
+	if len(hist) != 1 || !strings.Contains(hist[0], "second") {
+		t.Errorf("history of X = %v, want the later line", hist)
 	}
 }

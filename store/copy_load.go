@@ -1,0 +1,365 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"hash/maphash"
+	"time"
+
+	"github.com/chatstage/chatstage/etl"
+	"github.com/jackc/pgx/v5"
+)
+
+// A load's rows take one of three ways, decided per batch before they are
+// sent, so that PostgreSQL does as little as possible:
+//
+//   - known: the exact version (chat_id, updated_at, content hash) is
+//     already kept. Only its keys go to the incoming table, for the counts.
+//   - direct: the chat is not in the database and this is its first row in
+//     the file. It cannot conflict with anything, so it is COPYed straight
+//     into staging.chat_versions, staging.chats and staging.messages: the
+//     bulk path, instead of a landing table and INSERT ... SELECT.
+//   - merged: everything else goes whole to the incoming table and through
+//     the set-wise merge (merge.go), which sees the direct rows already in
+//     place, as if the file were applied in order: a direct row always comes
+//     before any merged row of its chat.
+//
+// Rejected records go to the incoming table too.
+
+// copyFlushBytes is the size of the encoded rows sent as one round of
+// COPYs; two rounds in flight bound the memory a load takes here.
+const copyFlushBytes = 4 << 20
+
+const (
+	versionsCopySQL = `COPY staging.chat_versions (chat_id, updated_at, created_at, slug, token, organization_id,
+    language, is_test_chat, sentiment, resolution, message_count, conversation_log, structured_info, facts,
+    default_message_id, is_default_chat, messages_kept, quality_flags, row_hash, load_id, source_line)
+FROM STDIN (FORMAT binary)`
+	chatsCopySQL = `COPY staging.chats (chat_id, updated_at, created_at, slug, token, organization_id,
+    language, is_test_chat, sentiment, resolution, message_count, facts,
+    default_message_id, is_default_chat, messages_kept, quality_flags, row_hash, load_id, source_line)
+FROM STDIN (FORMAT binary)`
+	messagesCopySQL = `COPY staging.messages (chat_id, ordinal, updated_at, message_id, role, type, content,
+    disclaimer, extra) FROM STDIN (FORMAT binary)`
+)
+
+// rowStateSQL says, for each row of a batch, whether its exact version is
+// kept and whether its chat exists at all.
+const rowStateSQL = `
+SELECT k.known, k.known OR EXISTS (SELECT 1 FROM staging.chats c WHERE c.chat_id = k.chat_id)
+FROM (
+    SELECT k.i, k.chat_id,
+           EXISTS (SELECT 1 FROM staging.chat_versions v
+                   WHERE v.chat_id = k.chat_id AND v.updated_at = k.updated_at AND v.row_hash = k.row_hash) AS known
+    FROM unnest($1::text[], $2::timestamptz[], $3::bytea[]) WITH ORDINALITY AS k(chat_id, updated_at, row_hash, i)
+) k
+ORDER BY k.i`
+
+type rowState struct{ known, exists bool }
+
+// rowStates looks a batch up. It runs on its own connection, outside the
+// load's transaction: loads are serialized by the ingest lock, which this
+// load holds, so the committed state cannot change meanwhile. One query per
+// batch, never per row.
+func (s *Store) rowStates(ctx context.Context, rows []etl.Row) ([]rowState, error) {
+	ids := make([]string, len(rows))
+	times := make([]time.Time, len(rows))
+	hashes := make([][]byte, len(rows))
+	for i := range rows {
+		ids[i], times[i], hashes[i] = rows[i].ChatID, rows[i].UpdatedAt, rows[i].Hash[:]
+	}
+	res, err := s.pool.Query(ctx, rowStateSQL, ids, times, hashes)
+	if err != nil {
+		return nil, err
+	}
+	states := make([]rowState, 0, len(rows))
+	for res.Next() {
+		var st rowState
+		if err := res.Scan(&st.known, &st.exists); err != nil {
+			res.Close()
+			return nil, err
+		}
+		states = append(states, st)
+	}
+	if err := res.Err(); err != nil {
+		return nil, err
+	}
+	if len(states) != len(rows) {
+		return nil, fmt.Errorf("row states: got %d for %d rows", len(states), len(rows))
+	}
+	return states, nil
+}
+
+// seenChats remembers which chat ids a load has met, in fixed memory: a
+// Bloom filter of 2^25 bits (4 MB; 0.02% false positives at 600,000 chats). A false positive only sends a row the
+// merged way; it never makes a row direct that should not be.
+type seenChats struct {
+	bits []uint64
+	seed maphash.Seed
+}
+
+const seenBits = 1 << 25
+
+func newSeenChats() *seenChats {
+	return &seenChats{bits: make([]uint64, seenBits/64), seed: maphash.MakeSeed()}
+}
+
+// add records id and reports whether it may have been seen before.
+func (s *seenChats) add(id string) (seen bool) {
+	h := maphash.String(s.seed, id)
+	seen = true
+	for _, x := range [3]uint64{h, h>>21 | h<<43, h>>42 | h<<22} {
+		i := x % seenBits
+		if s.bits[i/64]&(1<<(i%64)) == 0 {
+			seen = false
+			s.bits[i/64] |= 1 << (i % 64)
+		}
+	}
+	return seen
+}
+
+// copyRound is one round of encoded rows, one buffer per target table.
+// Rounds are reused, so a load allocates three of them at most.
+type copyRound struct {
+	incoming, versions, chats, messages copyEncoder
+	counts                              copyCounts
+}
+
+func (r *copyRound) reset() {
+	r.incoming.b, r.versions.b, r.chats.b, r.messages.b = r.incoming.b[:0], r.versions.b[:0], r.chats.b[:0], r.messages.b[:0]
+	r.counts = copyCounts{}
+}
+
+func (r *copyRound) size() int {
+	return len(r.incoming.b) + len(r.versions.b) + len(r.chats.b) + len(r.messages.b)
+}
+
+type copyCounts struct {
+	rows, rejects, known int64
+	direct               int64 // rows written straight into the staging tables
+	directMessages       int64
+}
+
+func (c *copyCounts) add(o copyCounts) {
+	c.rows += o.rows
+	c.rejects += o.rejects
+	c.known += o.known
+	c.direct += o.direct
+	c.directMessages += o.directMessages
+}
+
+// loadCopy sends the batches of one file: an encoder goroutine looks each
+// batch up, sorts its rows into the three ways and encodes them, while this
+// goroutine runs the COPYs of the previous round on the load's connection.
+// direct=false sends every row the merged way (a load under a reject budget
+// must be able to drop its rows and keep its rejects).
+func (s *Store) loadCopy(ctx context.Context, tx pgx.Tx, loadID int64, batches <-chan *etl.Batch, direct bool) (copyCounts, error) {
+	var total copyCounts
+	var empty bool
+	if err := s.pool.QueryRow(ctx, historyEmptySQL).Scan(&empty); err != nil {
+		return total, err
+	}
+	rounds := make(chan *copyRound, 1)
+	free := make(chan *copyRound, 2)
+	errc := make(chan error, 1)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		defer close(rounds)
+		errc <- s.encodeRounds(ctx, loadID, batches, empty, direct, rounds, free)
+	}()
+	for r := range rounds {
+		for _, c := range []struct {
+			e   *copyEncoder
+			sql string
+		}{{&r.incoming, incomingCopySQL}, {&r.versions, versionsCopySQL}, {&r.chats, chatsCopySQL}, {&r.messages, messagesCopySQL}} {
+			if len(c.e.b) == 0 {
+				continue
+			}
+			c.e.trailer()
+			if _, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(c.e.b), c.sql); err != nil {
+				cancel()
+				for range rounds { // let the encoder see the cancellation and stop
+				}
+				return total, err
+			}
+		}
+		total.add(r.counts)
+		r.reset()
+		select {
+		case free <- r:
+		default:
+		}
+	}
+	return total, <-errc
+}
+
+// encodeRounds fills rounds from the batches until they are all read.
+func (s *Store) encodeRounds(ctx context.Context, loadID int64, batches <-chan *etl.Batch, empty, direct bool,
+	out chan<- *copyRound, free <-chan *copyRound) error {
+	seen := newSeenChats()
+	r := &copyRound{}
+	send := func() error {
+		select {
+		case out <- r:
+			select {
+			case r = <-free:
+			default:
+				r = &copyRound{}
+			}
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	// The lookups run one batch ahead of the encoding, on their own
+	// connection, so PostgreSQL answers them while Go encodes.
+	type lookedUp struct {
+		b      *etl.Batch
+		states []rowState
+	}
+	ahead := make(chan lookedUp, 2)
+	lookupErr := make(chan error, 1)
+	go func() {
+		defer close(ahead)
+		for b := range batches {
+			var states []rowState
+			if !empty && len(b.Rows) > 0 {
+				var err error
+				if states, err = s.rowStates(ctx, b.Rows); err != nil {
+					lookupErr <- fmt.Errorf("looking up known versions: %w", err)
+					for range batches { // let the producer finish
+					}
+					return
+				}
+			}
+			select {
+			case ahead <- lookedUp{b, states}:
+			case <-ctx.Done():
+				for range batches {
+				}
+				return
+			}
+		}
+	}()
+	for la := range ahead {
+		b, states := la.b, la.states
+		for i := range b.Rejects {
+			r.incoming.begin()
+			encodeReject(&r.incoming, &b.Rejects[i])
+		}
+		for i := range b.Rows {
+			row := &b.Rows[i]
+			var st rowState
+			if states != nil {
+				st = states[i]
+			}
+			seenBefore := seen.add(row.ChatID)
+			switch {
+			case st.known:
+				r.incoming.begin()
+				encodeKnownRow(&r.incoming, row)
+				r.counts.known++
+			case direct && !st.exists && !seenBefore:
+				r.versions.begin()
+				encodeVersion(&r.versions, row, loadID, true)
+				r.chats.begin()
+				encodeVersion(&r.chats, row, loadID, false)
+				for j := range row.Messages {
+					r.messages.begin()
+					encodeMessage(&r.messages, row, j)
+				}
+				r.counts.direct++
+				r.counts.directMessages += int64(len(row.Messages))
+			default:
+				r.incoming.begin()
+				encodeRow(&r.incoming, row)
+			}
+		}
+		r.counts.rows += int64(len(b.Rows))
+		r.counts.rejects += int64(len(b.Rejects))
+		if r.size() >= copyFlushBytes {
+			if err := send(); err != nil {
+				return err
+			}
+		}
+	}
+	select {
+	case err := <-lookupErr:
+		return err
+	default:
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if r.size() > 0 || r.counts != (copyCounts{}) {
+		return send()
+	}
+	return nil
+}
+
+// encodeVersion writes a row as a staging.chat_versions tuple (withRaw) or
+// a staging.chats tuple; see versionsCopySQL and chatsCopySQL.
+func encodeVersion(e *copyEncoder, r *etl.Row, loadID int64, withRaw bool) {
+	if withRaw {
+		e.tuple(21)
+	} else {
+		e.tuple(19)
+	}
+	e.text(r.ChatID)
+	e.timestamptz(r.UpdatedAt)
+	if r.HasCreatedAt {
+		e.timestamptz(r.CreatedAt)
+	} else {
+		e.null()
+	}
+	e.nullText(r.Slug)
+	e.nullText(r.Token)
+	e.nullText(r.OrganizationID)
+	e.nullText(r.Language)
+	if r.HasIsTestChat {
+		e.bool(r.IsTestChat)
+	} else {
+		e.null()
+	}
+	e.nullText(r.Sentiment)
+	e.nullText(r.Resolution)
+	if r.HasMessageCount {
+		e.int8(r.MessageCount)
+	} else {
+		e.null()
+	}
+	if withRaw {
+		e.nullText(r.ConversationLog)
+		e.nullText(r.StructuredInfo)
+	}
+	e.jsonb(r.Facts)
+	e.nullText(r.DefaultMessageID)
+	e.bool(r.IsDefaultChat)
+	e.int4(int32(len(r.Messages)))
+	flags := r.Flags.Names()
+	e.textArray(len(flags), func(i int) etl.Text { return etl.Text{S: flags[i], Valid: true} })
+	e.bytes(r.Hash[:])
+	e.int8(loadID)
+	e.int8(r.Line)
+}
+
+// encodeMessage writes message j of a row as a staging.messages tuple.
+func encodeMessage(e *copyEncoder, r *etl.Row, j int) {
+	m := &r.Messages[j]
+	e.tuple(9)
+	e.text(r.ChatID)
+	e.int4(int32(j))
+	e.timestamptz(r.UpdatedAt)
+	e.nullText(m.ID)
+	e.nullText(m.Role)
+	e.nullText(m.Type)
+	e.nullText(m.Content)
+	e.nullText(m.Disclaimer)
+	if m.Extra.Valid {
+		e.jsonb([]byte(m.Extra.S))
+	} else {
+		e.null()
+	}
+}
