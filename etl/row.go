@@ -90,6 +90,25 @@ type Row struct {
 	// Hash identifies the version's content: two records of the same
 	// version with the same hash are identical and need no write.
 	Hash [sha256.Size]byte
+
+	// LookedUp says the destination was asked about this row's key
+	// (StreamOptions.Lookup); Known and ChatExists are its answer. A Known
+	// row is not shaped: only Line, ChatID, UpdatedAt and Hash are set.
+	LookedUp, Known, ChatExists bool
+}
+
+// Key identifies a version and its content without any JSON work: what a
+// destination needs to say whether it already has the version.
+type Key struct {
+	ChatID    string
+	UpdatedAt time.Time
+	Hash      [sha256.Size]byte
+}
+
+// KeyState is what a destination already has of a Key: the exact version
+// (Known), or at least some version of the chat (ChatExists).
+type KeyState struct {
+	Known, ChatExists bool
 }
 
 // Message is one element of conversation_log that is an object. Values are
@@ -152,23 +171,44 @@ var errTooManyMessages = errors.New("too many messages")
 // a flag on the row (contract section 2); only a conversation over the
 // message cap is rejected, with the record written back as CSV.
 func (s *Shaper) Shape(rec *Record) (Row, *Reject) {
-	row := Row{Line: rec.Line, ChatID: rec.ChatID, UpdatedAt: rec.UpdatedAt}
-	var v [numColumns]string
+	var n normalized
+	n.of(rec)
+	return s.shape(rec, &n)
+}
+
+// normalized are a record's values as the contract reads them, before any
+// JSON: sanitized, the trimmed fields trimmed, language lower-cased. They
+// identify the version's content (Key) without shaping it.
+type normalized struct {
+	v         [numColumns]string
+	sanitized bool
+}
+
+func (n *normalized) of(rec *Record) {
 	for c := range rec.values {
 		var changed bool
-		v[c], changed = sanitizeText(rec.values[c])
-		if changed {
-			row.Flags |= FlagTextSanitized
-		}
+		n.v[c], changed = sanitizeText(rec.values[c])
+		n.sanitized = n.sanitized || changed
 	}
-	if rec.sanitized {
+	n.sanitized = n.sanitized || rec.sanitized
+	n.v[ColChatID] = rec.ChatID
+	for _, c := range []Column{ColOrganizationID, ColLanguage, ColIsTestChat, ColCreatedAt, ColUpdatedAt, ColMessageCount} {
+		n.v[c] = strings.TrimSpace(n.v[c])
+	}
+	n.v[ColLanguage] = strings.ToLower(n.v[ColLanguage])
+}
+
+func (n *normalized) key(rec *Record) Key {
+	return Key{ChatID: rec.ChatID, UpdatedAt: rec.UpdatedAt, Hash: hashValues(&n.v)}
+}
+
+// shape does the work of Shape on normalized values.
+func (s *Shaper) shape(rec *Record, n *normalized) (Row, *Reject) {
+	row := Row{Line: rec.Line, ChatID: rec.ChatID, UpdatedAt: rec.UpdatedAt}
+	v := &n.v
+	if n.sanitized {
 		row.Flags |= FlagTextSanitized
 	}
-	v[ColChatID] = rec.ChatID
-	for _, c := range []Column{ColOrganizationID, ColLanguage, ColIsTestChat, ColCreatedAt, ColUpdatedAt, ColMessageCount} {
-		v[c] = strings.TrimSpace(v[c])
-	}
-	v[ColLanguage] = strings.ToLower(v[ColLanguage])
 
 	row.Slug = textOf(v[ColSlug])
 	row.Token = textOf(v[ColToken])
@@ -222,7 +262,7 @@ func (s *Shaper) Shape(rec *Record) (Row, *Reject) {
 	if row.HasMessageCount && row.MessageCount != int64(len(row.Messages)) {
 		row.Flags |= FlagMessageCountMismatch
 	}
-	row.Hash = hashValues(&v)
+	row.Hash = hashValues(v)
 	return row, nil
 }
 

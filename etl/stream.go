@@ -3,6 +3,7 @@ package etl
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"runtime"
 	"time"
@@ -23,6 +24,10 @@ type StreamOptions struct {
 	BatchSize   int            // records per batch; 0 means 512
 	Location    *time.Location // zone of timestamps without one; nil means UTC
 	MaxMessages int            // messages a chat may have; 0 means DefaultMaxMessages
+	// Lookup, when set, is asked once per batch what the destination
+	// already has of the batch's keys. Rows it knows are not shaped at all:
+	// re-reading a file then costs little more than its CSV and hashes.
+	Lookup func(ctx context.Context, keys []Key) ([]KeyState, error)
 }
 
 // Stream reads r to its end, shapes the records on several goroutines and
@@ -99,13 +104,40 @@ func Stream(ctx context.Context, r *Reader, opts StreamOptions, out chan<- *Batc
 			if opts.MaxMessages > 0 {
 				s.MaxMessages = opts.MaxMessages
 			}
+			var norm []normalized
+			var keys []Key
 			for j := range jobs {
+				norm = append(norm[:0], make([]normalized, len(j.records))...)
+				keys = keys[:0]
+				for i := range j.records {
+					norm[i].of(&j.records[i])
+					keys = append(keys, norm[i].key(&j.records[i]))
+				}
+				var states []KeyState
+				if opts.Lookup != nil && len(keys) > 0 {
+					var err error
+					if states, err = opts.Lookup(ctx, keys); err != nil {
+						return fmt.Errorf("looking up rows: %w", err)
+					}
+					if len(states) != len(keys) {
+						return fmt.Errorf("looking up rows: %d answers for %d keys", len(states), len(keys))
+					}
+				}
 				b := &Batch{Rows: make([]Row, 0, len(j.records)), Rejects: j.rejects}
 				for i := range j.records {
-					row, rej := s.Shape(&j.records[i])
+					rec := &j.records[i]
+					if states != nil && states[i].Known {
+						b.Rows = append(b.Rows, Row{Line: rec.Line, ChatID: rec.ChatID, UpdatedAt: rec.UpdatedAt,
+							Hash: keys[i].Hash, LookedUp: true, Known: true, ChatExists: true})
+						continue
+					}
+					row, rej := s.shape(rec, &norm[i])
 					if rej != nil {
 						b.Rejects = append(b.Rejects, *rej)
 						continue
+					}
+					if states != nil {
+						row.LookedUp, row.ChatExists = true, states[i].ChatExists
 					}
 					b.Rows = append(b.Rows, row)
 				}

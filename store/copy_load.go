@@ -11,19 +11,21 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// A load's rows take one of three ways, decided per batch before they are
-// sent, so that PostgreSQL does as little as possible:
+// A load's rows take one of three ways, decided as the file streams from
+// what the database already has of each row (LoadLookup, asked once per
+// batch by etl.Stream), so that PostgreSQL does as little as possible:
 //
 //   - known: the exact version (chat_id, updated_at, content hash) is
-//     already kept. Only its keys go to the incoming table, for the counts.
+//     already kept. etl did not even shape it; only its keys go to the
+//     incoming table, for the counts.
 //   - direct: the chat is not in the database and this is its first row in
 //     the file. It cannot conflict with anything, so it is COPYed straight
 //     into staging.chat_versions, staging.chats and staging.messages: the
 //     bulk path, instead of a landing table and INSERT ... SELECT.
 //   - merged: everything else goes whole to the incoming table and through
 //     the set-wise merge (merge.go), which sees the direct rows already in
-//     place, as if the file were applied in order: a direct row always comes
-//     before any merged row of its chat.
+//     place, as if the file were applied in order: batches arrive in file
+//     order, so a direct row always comes before any merged row of its chat.
 //
 // Rejected records go to the incoming table too.
 
@@ -44,9 +46,9 @@ FROM STDIN (FORMAT binary)`
     disclaimer, extra) FROM STDIN (FORMAT binary)`
 )
 
-// rowStateSQL says, for each row of a batch, whether its exact version is
+// lookupSQL says, for each key of a batch, whether its exact version is
 // kept and whether its chat exists at all.
-const rowStateSQL = `
+const lookupSQL = `
 SELECT k.known, k.known OR EXISTS (SELECT 1 FROM staging.chats c WHERE c.chat_id = k.chat_id)
 FROM (
     SELECT k.i, k.chat_id,
@@ -56,39 +58,45 @@ FROM (
 ) k
 ORDER BY k.i`
 
-type rowState struct{ known, exists bool }
-
-// rowStates looks a batch up. It runs on its own connection, outside the
-// load's transaction: loads are serialized by the ingest lock, which this
-// load holds, so the committed state cannot change meanwhile. One query per
-// batch, never per row.
-func (s *Store) rowStates(ctx context.Context, rows []etl.Row) ([]rowState, error) {
-	ids := make([]string, len(rows))
-	times := make([]time.Time, len(rows))
-	hashes := make([][]byte, len(rows))
-	for i := range rows {
-		ids[i], times[i], hashes[i] = rows[i].ChatID, rows[i].UpdatedAt, rows[i].Hash[:]
+// LoadLookup returns the etl.StreamOptions.Lookup of a load: one query per
+// batch, never per row, on the pool's other connections. Call it after
+// LoadBegin (or DryRunBegin): the load then holds the ingest lock, so no
+// other load can change the answers before this one commits. On an empty
+// history it answers without asking.
+func (s *Store) LoadLookup(ctx context.Context) (func(context.Context, []etl.Key) ([]etl.KeyState, error), error) {
+	var empty bool
+	if err := s.pool.QueryRow(ctx, historyEmptySQL).Scan(&empty); err != nil {
+		return nil, fmt.Errorf("looking up the history: %w", err)
 	}
-	res, err := s.pool.Query(ctx, rowStateSQL, ids, times, hashes)
+	if empty {
+		return func(_ context.Context, keys []etl.Key) ([]etl.KeyState, error) {
+			return make([]etl.KeyState, len(keys)), nil
+		}, nil
+	}
+	return s.lookup, nil
+}
+
+func (s *Store) lookup(ctx context.Context, keys []etl.Key) ([]etl.KeyState, error) {
+	ids := make([]string, len(keys))
+	times := make([]time.Time, len(keys))
+	hashes := make([][]byte, len(keys))
+	for i := range keys {
+		ids[i], times[i], hashes[i] = keys[i].ChatID, keys[i].UpdatedAt, keys[i].Hash[:]
+	}
+	rows, err := s.pool.Query(ctx, lookupSQL, ids, times, hashes)
 	if err != nil {
 		return nil, err
 	}
-	states := make([]rowState, 0, len(rows))
-	for res.Next() {
-		var st rowState
-		if err := res.Scan(&st.known, &st.exists); err != nil {
-			res.Close()
+	states := make([]etl.KeyState, 0, len(keys))
+	for rows.Next() {
+		var st etl.KeyState
+		if err := rows.Scan(&st.Known, &st.ChatExists); err != nil {
+			rows.Close()
 			return nil, err
 		}
 		states = append(states, st)
 	}
-	if err := res.Err(); err != nil {
-		return nil, err
-	}
-	if len(states) != len(rows) {
-		return nil, fmt.Errorf("row states: got %d for %d rows", len(states), len(rows))
-	}
-	return states, nil
+	return states, rows.Err()
 }
 
 // seenChats remembers which chat ids a load has met, in fixed memory: a
@@ -156,10 +164,6 @@ func (c *copyCounts) add(o copyCounts) {
 // must be able to drop its rows and keep its rejects).
 func (s *Store) loadCopy(ctx context.Context, tx pgx.Tx, loadID int64, batches <-chan *etl.Batch, direct bool) (copyCounts, error) {
 	var total copyCounts
-	var empty bool
-	if err := s.pool.QueryRow(ctx, historyEmptySQL).Scan(&empty); err != nil {
-		return total, err
-	}
 	rounds := make(chan *copyRound, 1)
 	free := make(chan *copyRound, 2)
 	errc := make(chan error, 1)
@@ -167,7 +171,7 @@ func (s *Store) loadCopy(ctx context.Context, tx pgx.Tx, loadID int64, batches <
 	defer cancel()
 	go func() {
 		defer close(rounds)
-		errc <- s.encodeRounds(ctx, loadID, batches, empty, direct, rounds, free)
+		errc <- encodeRounds(ctx, loadID, batches, direct, rounds, free)
 	}()
 	for r := range rounds {
 		for _, c := range []struct {
@@ -196,7 +200,7 @@ func (s *Store) loadCopy(ctx context.Context, tx pgx.Tx, loadID int64, batches <
 }
 
 // encodeRounds fills rounds from the batches until they are all read.
-func (s *Store) encodeRounds(ctx context.Context, loadID int64, batches <-chan *etl.Batch, empty, direct bool,
+func encodeRounds(ctx context.Context, loadID int64, batches <-chan *etl.Batch, direct bool,
 	out chan<- *copyRound, free <-chan *copyRound) error {
 	seen := newSeenChats()
 	r := &copyRound{}
@@ -213,55 +217,20 @@ func (s *Store) encodeRounds(ctx context.Context, loadID int64, batches <-chan *
 			return ctx.Err()
 		}
 	}
-	// The lookups run one batch ahead of the encoding, on their own
-	// connection, so PostgreSQL answers them while Go encodes.
-	type lookedUp struct {
-		b      *etl.Batch
-		states []rowState
-	}
-	ahead := make(chan lookedUp, 2)
-	lookupErr := make(chan error, 1)
-	go func() {
-		defer close(ahead)
-		for b := range batches {
-			var states []rowState
-			if !empty && len(b.Rows) > 0 {
-				var err error
-				if states, err = s.rowStates(ctx, b.Rows); err != nil {
-					lookupErr <- fmt.Errorf("looking up known versions: %w", err)
-					for range batches { // let the producer finish
-					}
-					return
-				}
-			}
-			select {
-			case ahead <- lookedUp{b, states}:
-			case <-ctx.Done():
-				for range batches {
-				}
-				return
-			}
-		}
-	}()
-	for la := range ahead {
-		b, states := la.b, la.states
+	for b := range batches {
 		for i := range b.Rejects {
 			r.incoming.begin()
 			encodeReject(&r.incoming, &b.Rejects[i])
 		}
 		for i := range b.Rows {
 			row := &b.Rows[i]
-			var st rowState
-			if states != nil {
-				st = states[i]
-			}
 			seenBefore := seen.add(row.ChatID)
 			switch {
-			case st.known:
+			case row.Known:
 				r.incoming.begin()
 				encodeKnownRow(&r.incoming, row)
 				r.counts.known++
-			case direct && !st.exists && !seenBefore:
+			case direct && row.LookedUp && !row.ChatExists && !seenBefore:
 				r.versions.begin()
 				encodeVersion(&r.versions, row, loadID, true)
 				r.chats.begin()
@@ -284,11 +253,6 @@ func (s *Store) encodeRounds(ctx context.Context, loadID int64, batches <-chan *
 				return err
 			}
 		}
-	}
-	select {
-	case err := <-lookupErr:
-		return err
-	default:
 	}
 	if err := ctx.Err(); err != nil {
 		return err

@@ -85,6 +85,13 @@ func (s *Store) LoadBegin(ctx context.Context, source string) (int64, error) {
 		conn.Release()
 		return 0, fmt.Errorf("recording load of %s: %w", source, err)
 	}
+	// Loads are serialized from here, not only inside LoadRun: the rows are
+	// looked up (LoadLookup) while the file streams, and those answers must
+	// hold until this load commits.
+	if _, err := conn.Exec(ctx, ingestSessionLockSQL); err != nil {
+		loadConnRelease(conn)
+		return 0, fmt.Errorf("waiting for the ingest lock: %w", err)
+	}
 	s.loadConnsMu.Lock()
 	s.loadConns[id] = conn
 	s.loadConnsMu.Unlock()
@@ -103,13 +110,14 @@ func (s *Store) loadConn(ctx context.Context, loadID int64) (*pgxpool.Conn, erro
 	return conn, nil
 }
 
-// loadConnRelease ends a load's liveness lock and returns its connection.
+// loadConnRelease ends a load's locks (liveness and ingest) and returns its
+// connection.
 // A connection whose unlock fails (dead server) is closed instead, which
 // releases the lock too.
-func loadConnRelease(conn *pgxpool.Conn, loadID int64) {
+func loadConnRelease(conn *pgxpool.Conn) {
 	ctx, cancel := context.WithTimeout(context.Background(), defaultCleanupTimeout)
 	defer cancel()
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_unlock(`+loadLockClass+`, $1::integer)`, loadID); err != nil {
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_unlock_all()`); err != nil {
 		conn.Conn().Close(ctx)
 	}
 	conn.Release()
@@ -140,6 +148,32 @@ func (s *Store) LoadFail(loadID int64, cause error) error {
 // commit, so the two never compute the current state from the same snapshot.
 const ingestLockSQL = `SELECT pg_advisory_xact_lock(hashtext('chatstage.ingest'))`
 
+// ingestSessionLockSQL takes the same lock for the whole of a load, from
+// LoadBegin (or DryRunBegin) to its end; LoadRun's transaction then takes
+// it again, which a session that holds it gets at once.
+const ingestSessionLockSQL = `SELECT pg_advisory_lock(hashtext('chatstage.ingest'))`
+
+// DryRunBegin prepares a dry run as LoadBegin prepares a load, without
+// recording anything: it waits for the ingest lock and keeps the
+// connection for LoadRun.
+func (s *Store) DryRunBegin(ctx context.Context) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("dry run: %w", err)
+	}
+	if _, err := conn.Exec(ctx, ingestSessionLockSQL); err != nil {
+		loadConnRelease(conn)
+		return fmt.Errorf("dry run: waiting for the ingest lock: %w", err)
+	}
+	s.loadConnsMu.Lock()
+	s.loadConns[dryRunID] = conn
+	s.loadConnsMu.Unlock()
+	return nil
+}
+
+// dryRunID keys a dry run's connection; no load has id 0.
+const dryRunID = 0
+
 // LoadRun copies the batches of one file into a temporary table and merges
 // them into the staging tables, all in one transaction: after an error or a
 // cancelled context nothing of the file is visible. On success the load is
@@ -150,15 +184,15 @@ func (s *Store) LoadRun(ctx context.Context, p LoadParams) (Load, error) {
 	var err error
 	if p.DryRun {
 		// No record outside the transaction, so no liveness lock to hold.
-		if conn, err = s.pool.Acquire(ctx); err != nil {
+		if conn, err = s.loadConn(ctx, dryRunID); err != nil {
 			return res, fmt.Errorf("dry run: %w", err)
 		}
-		defer conn.Release()
+		defer loadConnRelease(conn)
 	} else {
 		if conn, err = s.loadConn(ctx, p.LoadID); err != nil {
 			return res, err
 		}
-		defer loadConnRelease(conn, p.LoadID)
+		defer loadConnRelease(conn)
 	}
 	tx, err := conn.Begin(ctx)
 	if err != nil {

@@ -23,9 +23,13 @@ func load(b *testing.B, st *store.Store, data []byte) store.Load {
 	if err != nil {
 		b.Fatal(err)
 	}
+	lookup, err := st.LoadLookup(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
 	batches := make(chan *etl.Batch, 4)
 	done := make(chan error, 1)
-	go func() { done <- etl.Stream(ctx, rd, etl.StreamOptions{}, batches) }()
+	go func() { done <- etl.Stream(ctx, rd, etl.StreamOptions{Lookup: lookup}, batches) }()
 	res, err := st.LoadRun(ctx, store.LoadParams{LoadID: id, Source: "bench", Batches: batches,
 		Finish: func() (store.SourceInfo, error) { return store.SourceInfo{}, <-done }})
 	if err != nil {

@@ -18,10 +18,6 @@ func TestLoadsRecover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	alive, err := st.LoadBegin(ctx, "alive.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
 	// The dead load's process is gone: release its lock by hand, as the
 	// server does when a session ends.
 	conn, err := pgx.Connect(ctx, url)
@@ -32,6 +28,12 @@ func TestLoadsRecover(t *testing.T) {
 	if _, err := conn.Exec(ctx, `SELECT pg_terminate_backend(l.pid) FROM pg_locks l
 		WHERE l.locktype = 'advisory' AND l.classid = 1667785076 AND l.objid = $1
 		  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`, dead); err != nil {
+		t.Fatal(err)
+	}
+	// The next load can begin once the dead one's session, and with it the
+	// ingest lock, is gone.
+	alive, err := st.LoadBegin(ctx, "alive.csv")
+	if err != nil {
 		t.Fatal(err)
 	}
 	var got []int64

@@ -20,7 +20,8 @@ const testFile = testHeader + "\n" +
 	"C-2,2025-07-01T09:00:00Z,\"[{\"\"role\"\": \"\"user\"\"}]\"\n" +
 	"C-3,never,[]\n"
 
-// runLoad loads testFile as ingest does; dryRun skips LoadBegin.
+// runLoad loads testFile as ingest does; dryRun begins with DryRunBegin
+// instead of LoadBegin.
 func runLoad(t *testing.T, st *store.Store, dryRun bool) store.Load {
 	t.Helper()
 	ctx := context.Background()
@@ -36,10 +37,16 @@ func runLoad(t *testing.T, st *store.Store, dryRun bool) store.Load {
 		if err := st.LoadHeaderSet(ctx, id, testHeader); err != nil {
 			t.Fatal(err)
 		}
+	} else if err := st.DryRunBegin(ctx); err != nil {
+		t.Fatal(err)
+	}
+	lookup, err := st.LoadLookup(ctx)
+	if err != nil {
+		t.Fatal(err)
 	}
 	batches := make(chan *etl.Batch, 4)
 	done := make(chan error, 1)
-	go func() { done <- etl.Stream(ctx, rd, etl.StreamOptions{}, batches) }()
+	go func() { done <- etl.Stream(ctx, rd, etl.StreamOptions{Lookup: lookup}, batches) }()
 	res, err := st.LoadRun(ctx, store.LoadParams{LoadID: id, Source: "test.csv", DryRun: dryRun, Batches: batches,
 		Finish: func() (store.SourceInfo, error) { return store.SourceInfo{}, <-done }})
 	if err != nil {

@@ -119,6 +119,14 @@ func ingestFile(ctx context.Context, e *env, st *store.Store, name string, opts 
 		if err := st.LoadHeaderSet(ctx, loadID, headerLine(rd.Header())); err != nil {
 			logger.Warn("rejects of this load will be listed under the default header", "load_id", loadID, "error", err)
 		}
+	} else if err := st.DryRunBegin(ctx); err != nil {
+		return store.Load{}, err
+	}
+	// Asked per batch while the file streams: rows the database already has
+	// are not shaped, and new chats' first rows skip the merge.
+	lookup, err := st.LoadLookup(ctx)
+	if err != nil {
+		return store.Load{}, err
 	}
 	if !opts.quiet {
 		stop := e.progressStart(name, sourceTotal(name, e.stdin), counts, logger)
@@ -133,7 +141,7 @@ func ingestFile(ctx context.Context, e *env, st *store.Store, name string, opts 
 	batches := make(chan *etl.Batch, 4)
 	streamDone := make(chan error, 1)
 	go func() {
-		streamDone <- etl.Stream(ctx, rd, etl.StreamOptions{Location: opts.loc, MaxMessages: opts.maxMessages}, batches)
+		streamDone <- etl.Stream(ctx, rd, etl.StreamOptions{Location: opts.loc, MaxMessages: opts.maxMessages, Lookup: lookup}, batches)
 	}()
 	res, err := st.LoadRun(ctx, store.LoadParams{
 		LoadID:       loadID,
