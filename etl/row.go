@@ -94,7 +94,7 @@ type Row struct {
 	// LookedUp says the destination was asked about this row's key
 	// (StreamOptions.Lookup); Known and ChatExists are its answer. A Known
 	// row is not shaped: only Line, ChatID, UpdatedAt and Hash are set.
-	LookedUp, Known, ChatExists bool
+	LookedUp, Known, Current, ChatExists bool
 }
 
 // Key identifies a version and its content without any JSON work: what a
@@ -106,9 +106,10 @@ type Key struct {
 }
 
 // KeyState is what a destination already has of a Key: the exact version
-// (Known), or at least some version of the chat (ChatExists).
+// (Known), which is moreover the chat's current one (Current), or at least
+// some version of the chat (ChatExists).
 type KeyState struct {
-	Known, ChatExists bool
+	Known, Current, ChatExists bool
 }
 
 // Message is one element of conversation_log that is an object. Values are

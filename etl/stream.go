@@ -128,7 +128,7 @@ func Stream(ctx context.Context, r *Reader, opts StreamOptions, out chan<- *Batc
 					rec := &j.records[i]
 					if states != nil && states[i].Known {
 						b.Rows = append(b.Rows, Row{Line: rec.Line, ChatID: rec.ChatID, UpdatedAt: rec.UpdatedAt,
-							Hash: keys[i].Hash, LookedUp: true, Known: true, ChatExists: true})
+							Hash: keys[i].Hash, LookedUp: true, Known: true, Current: states[i].Current, ChatExists: true})
 						continue
 					}
 					row, rej := s.shape(rec, &norm[i])

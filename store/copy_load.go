@@ -16,8 +16,10 @@ import (
 // batch by etl.Stream), so that PostgreSQL does as little as possible:
 //
 //   - known: the exact version (chat_id, updated_at, content hash) is
-//     already kept. etl did not even shape it; only its keys go to the
-//     incoming table, for the counts.
+//     already kept. etl did not even shape it. If no earlier row of the file
+//     touched its chat, it is counted here (unchanged or stale) and sent
+//     nowhere; otherwise its keys go to the incoming table, for the merge's
+//     counts.
 //   - direct: the chat is not in the database and this is its first row in
 //     the file. It cannot conflict with anything, so it is COPYed straight
 //     into staging.chat_versions, staging.chats and staging.messages: the
@@ -47,15 +49,19 @@ FROM STDIN (FORMAT binary)`
 )
 
 // lookupSQL says, for each key of a batch, whether its exact version is
-// kept and whether its chat exists at all.
+// kept, whether that version is the chat's current one, and whether the
+// chat exists at all.
 const lookupSQL = `
-SELECT k.known, k.known OR EXISTS (SELECT 1 FROM staging.chats c WHERE c.chat_id = k.chat_id)
+SELECT k.known,
+       coalesce(c.updated_at = k.updated_at AND c.row_hash = k.row_hash, false),
+       c.chat_id IS NOT NULL OR k.known
 FROM (
-    SELECT k.i, k.chat_id,
+    SELECT k.i, k.chat_id, k.updated_at, k.row_hash,
            EXISTS (SELECT 1 FROM staging.chat_versions v
                    WHERE v.chat_id = k.chat_id AND v.updated_at = k.updated_at AND v.row_hash = k.row_hash) AS known
     FROM unnest($1::text[], $2::timestamptz[], $3::bytea[]) WITH ORDINALITY AS k(chat_id, updated_at, row_hash, i)
 ) k
+LEFT JOIN staging.chats c ON c.chat_id = k.chat_id
 ORDER BY k.i`
 
 // LoadLookup returns the etl.StreamOptions.Lookup of a load: one query per
@@ -90,7 +96,7 @@ func (s *Store) lookup(ctx context.Context, keys []etl.Key) ([]etl.KeyState, err
 	states := make([]etl.KeyState, 0, len(keys))
 	for rows.Next() {
 		var st etl.KeyState
-		if err := rows.Scan(&st.Known, &st.ChatExists); err != nil {
+		if err := rows.Scan(&st.Known, &st.Current, &st.ChatExists); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -147,6 +153,7 @@ type copyCounts struct {
 	rows, rejects, known int64
 	direct               int64 // rows written straight into the staging tables
 	directMessages       int64
+	unchanged, stale     int64 // known rows counted without the merge
 }
 
 func (c *copyCounts) add(o copyCounts) {
@@ -155,6 +162,8 @@ func (c *copyCounts) add(o copyCounts) {
 	c.known += o.known
 	c.direct += o.direct
 	c.directMessages += o.directMessages
+	c.unchanged += o.unchanged
+	c.stale += o.stale
 }
 
 // loadCopy sends the batches of one file: an encoder goroutine looks each
@@ -226,6 +235,16 @@ func encodeRounds(ctx context.Context, loadID int64, batches <-chan *etl.Batch, 
 			row := &b.Rows[i]
 			seenBefore := seen.add(row.ChatID)
 			switch {
+			case row.Known && !seenBefore:
+				// Nothing earlier in the file touched this chat, so the row is
+				// what the database says: its current version, or an older
+				// one. It needs no write and no merge: count it here.
+				if row.Current {
+					r.counts.unchanged++
+				} else {
+					r.counts.stale++
+				}
+				r.counts.known++
 			case row.Known:
 				r.incoming.begin()
 				encodeKnownRow(&r.incoming, row)

@@ -250,6 +250,8 @@ func (s *Store) LoadRun(ctx context.Context, p LoadParams) (Load, error) {
 	res.ChatsInserted += counted.direct
 	res.VersionsNew += counted.direct
 	res.MessagesWritten += counted.directMessages
+	res.ChatsUnchanged += counted.unchanged
+	res.ChatsStale += counted.stale
 	if p.DryRun {
 		if err := tx.Rollback(ctx); err != nil {
 			return res, fmt.Errorf("dry run: rolling back: %w", err)

@@ -416,3 +416,30 @@ func TestIngestDuplicatesAcrossBatches(t *testing.T) {
 		t.Errorf("history of X = %v, want the later line", hist)
 	}
 }
+
+// TestIngestAgainWithRepeatedChats: re-loading a file that has a chat
+// twice counts each row as if the file were applied again in order: the
+// older row is stale, the newer unchanged, and nothing is written.
+func TestIngestAgainWithRepeatedChats(t *testing.T) {
+	t.Parallel()
+	url := testURL(t)
+	file := writeSource(t, "rep.csv",
+		chatRow("X", "2025-07-01T08:00:00", "old"),
+		chatRow("Y", "2025-07-01T08:00:00", "y"),
+		chatRow("X", "2025-07-02T08:00:00", "new"),
+		chatRow("X", "2025-07-02T08:00:00", "new"))
+	if _, r := ingestJSON(t, url, file); r.code != exitOK {
+		t.Fatal(r.stderr)
+	}
+	before := tupleVersions(t, url)
+	loads, r := ingestJSON(t, url, file)
+	if r.code != exitOK {
+		t.Fatal(r.stderr)
+	}
+	if l := loads[0]; l.ChatsUnchanged != 3 || l.ChatsStale != 1 || l.ChatsInserted+l.ChatsUpdated+l.VersionsNew+l.MessagesWritten != 0 {
+		t.Errorf("second load = %+v", l)
+	}
+	if after := tupleVersions(t, url); !reflect.DeepEqual(before, after) {
+		t.Error("re-loading wrote rows")
+	}
+}
