@@ -34,7 +34,7 @@ COMMENT ON COLUMN staging.loads.chats_inserted IS 'rows that created a chat not 
 COMMENT ON COLUMN staging.loads.chats_updated IS 'rows that replaced the current version of a chat: a newer updated_at, or the same one with other content';
 COMMENT ON COLUMN staging.loads.chats_unchanged IS 'rows identical to the current version of their chat';
 COMMENT ON COLUMN staging.loads.chats_stale IS 'rows older than the current version of their chat; kept in history only';
-COMMENT ON COLUMN staging.loads.messages_written IS 'messages written to staging.messages for the chats whose current version changed';
+COMMENT ON COLUMN staging.loads.messages_written IS 'messages inserted or rewritten in staging.messages for the chats whose current version changed; their unchanged messages are kept as they are';
 
 -- The big tables carry no foreign keys: a foreign key costs a trigger call
 -- per inserted row, and chatstage ingest is their only writer, which keeps
@@ -116,7 +116,6 @@ CREATE INDEX chats_export_order ON staging.chats (created_at, chat_id);
 CREATE TABLE staging.messages (
     chat_id     text        COLLATE "C" NOT NULL,
     ordinal     integer     NOT NULL,
-    updated_at  timestamptz NOT NULL,
     message_id  text,
     role        text,
     type        text,
@@ -126,9 +125,8 @@ CREATE TABLE staging.messages (
     PRIMARY KEY (chat_id, ordinal)
 );
 COMMENT ON TABLE staging.messages IS
-    'The messages of the current version of each chat, in conversation_log order. Replaced whole when the current version changes.';
+    'The messages of the current version of each chat, in conversation_log order. When the current version changes, the messages it does not have as they are are replaced; the unchanged ones stay.';
 COMMENT ON COLUMN staging.messages.ordinal IS 'position among the kept messages (objects) of the array, from 0';
-COMMENT ON COLUMN staging.messages.updated_at IS 'the version of the chat these messages belong to';
 COMMENT ON COLUMN staging.messages.message_id IS 'the key with key() = id';
 COMMENT ON COLUMN staging.messages.extra IS 'the other keys of the message, shaped like staging.chat_versions.facts; null when there are none';
 

@@ -44,7 +44,7 @@ FROM STDIN (FORMAT binary)`
     language, is_test_chat, sentiment, resolution, message_count, facts,
     default_message_id, is_default_chat, messages_kept, quality_flags, row_hash, load_id, source_line)
 FROM STDIN (FORMAT binary)`
-	messagesCopySQL = `COPY staging.messages (chat_id, ordinal, updated_at, message_id, role, type, content,
+	messagesCopySQL = `COPY staging.messages (chat_id, ordinal, message_id, role, type, content,
     disclaimer, extra) FROM STDIN (FORMAT binary)`
 )
 
@@ -331,10 +331,9 @@ func encodeVersion(e *copyEncoder, r *etl.Row, loadID int64, withRaw bool) {
 // encodeMessage writes message j of a row as a staging.messages tuple.
 func encodeMessage(e *copyEncoder, r *etl.Row, j int) {
 	m := &r.Messages[j]
-	e.tuple(9)
+	e.tuple(8)
 	e.text(r.ChatID)
 	e.int4(int32(j))
-	e.timestamptz(r.UpdatedAt)
 	e.nullText(m.ID)
 	e.nullText(m.Role)
 	e.nullText(m.Type)

@@ -146,19 +146,37 @@ WITH written AS (
 )
 INSERT INTO changed SELECT chat_id, source_line FROM written`
 
-const messagesDeleteSQL = `
-DELETE FROM staging.messages m USING changed ch WHERE m.chat_id = ch.chat_id`
-
-// messagesInsertSQL explodes the message arrays of the new current
-// versions, in primary key order so the index grows at its right edge.
-const messagesInsertSQL = `
-INSERT INTO staging.messages (chat_id, ordinal, updated_at, message_id, role, type, content, disclaimer, extra)
-SELECT i.chat_id, (m.ord - 1)::integer, i.updated_at, m.id, m.role, m.type, m.content, m.disclaimer, m.extra::jsonb
+// newMessagesSQL explodes the message arrays of the new current versions.
+const newMessagesSQL = `
+CREATE TEMP TABLE new_messages ON COMMIT DROP AS
+SELECT i.chat_id, (m.ord - 1)::integer AS ordinal, m.id AS message_id, m.role, m.type, m.content,
+       m.disclaimer, m.extra::jsonb AS extra
 FROM changed ch
 JOIN incoming i ON i.line = ch.line
 CROSS JOIN LATERAL unnest(i.m_id, i.m_role, i.m_type, i.m_content, i.m_disclaimer, i.m_extra)
-     WITH ORDINALITY AS m(id, role, type, content, disclaimer, extra, ord)
-ORDER BY i.chat_id, m.ord`
+     WITH ORDINALITY AS m(id, role, type, content, disclaimer, extra, ord)`
+
+// messagesDeleteSQL removes the messages of the changed chats that the new
+// version does not have as they are. A chat that goes on usually keeps its
+// earlier messages unchanged and adds some: those rows are left alone,
+// which spares their pages a rewrite (and a full-page image in the WAL).
+const messagesDeleteSQL = `
+DELETE FROM staging.messages m USING changed ch
+WHERE m.chat_id = ch.chat_id
+  AND NOT EXISTS (SELECT 1 FROM new_messages n
+                  WHERE n.chat_id = m.chat_id AND n.ordinal = m.ordinal
+                    AND (n.message_id, n.role, n.type, n.content, n.disclaimer, n.extra)
+                        IS NOT DISTINCT FROM (m.message_id, m.role, m.type, m.content, m.disclaimer, m.extra))`
+
+// messagesInsertSQL writes the new and changed messages, in primary key
+// order so the index grows at its right edge; the unchanged ones are still
+// there and DO NOTHING skips them without a write.
+const messagesInsertSQL = `
+INSERT INTO staging.messages (chat_id, ordinal, message_id, role, type, content, disclaimer, extra)
+SELECT chat_id, ordinal, message_id, role, type, content, disclaimer, extra
+FROM new_messages
+ORDER BY chat_id, ordinal
+ON CONFLICT (chat_id, ordinal) DO NOTHING`
 
 // merge applies the incoming table to the staging tables and fills the
 // counts of res.
@@ -199,6 +217,9 @@ func (s *Store) merge(ctx context.Context, tx pgx.Tx, res *Load) error {
 		return fmt.Errorf("writing current chats: %w", err)
 	}
 	lap("chats")
+	if _, err := tx.Exec(ctx, newMessagesSQL); err != nil {
+		return fmt.Errorf("exploding messages: %w", err)
+	}
 	if _, err := tx.Exec(ctx, messagesDeleteSQL); err != nil {
 		return fmt.Errorf("removing replaced messages: %w", err)
 	}

@@ -127,7 +127,7 @@ func currentState(t *testing.T, conn *pgx.Conn) string {
 		                 is_default_chat::text, quality_flags::text, messages_kept::text)
 		FROM staging.chats ORDER BY chat_id COLLATE "C"`)
 	msgs := queryStrings(t, conn, `
-		SELECT concat_ws('|', chat_id, ordinal::text, updated_at::text, message_id, role, type, content, extra::text)
+		SELECT concat_ws('|', chat_id, ordinal::text, message_id, role, type, content, extra::text)
 		FROM staging.messages ORDER BY chat_id COLLATE "C", ordinal`)
 	return strings.Join(chats, "\n") + "\n--\n" + strings.Join(msgs, "\n")
 }

@@ -443,3 +443,33 @@ func TestIngestAgainWithRepeatedChats(t *testing.T) {
 		t.Error("re-loading wrote rows")
 	}
 }
+
+// TestIngestKeepsUnchangedMessages: when a chat goes on (a newer version
+// with one more message), its earlier messages are not rewritten.
+func TestIngestKeepsUnchangedMessages(t *testing.T) {
+	t.Parallel()
+	url := testURL(t)
+	msgs := func(n int) string {
+		var parts []string
+		for i := range n {
+			parts = append(parts, fmt.Sprintf(`{""id"": ""m%d"", ""role"": ""user"", ""content"": ""bericht %d""}`, i, i))
+		}
+		return `"[` + strings.Join(parts, ", ") + `]"`
+	}
+	v1 := writeSource(t, "v1.csv", "C-1,s,t,17,"+msgs(2)+",{},2025-07-01T08:00:00,2025-07-01T08:05:00,nl,,,,2")
+	v2 := writeSource(t, "v2.csv", "C-1,s,t,17,"+msgs(3)+",{},2025-07-01T08:00:00,2025-07-02T08:05:00,nl,,,,3")
+	if _, r := ingestJSON(t, url, v1); r.code != exitOK {
+		t.Fatal(r.stderr)
+	}
+	conn := connect(t, url)
+	tuples := `SELECT ordinal || ':' || ctid::text || ':' || xmin::text FROM staging.messages ORDER BY ordinal`
+	before := queryStrings(t, conn, tuples)
+	loads, r := ingestJSON(t, url, v2)
+	if r.code != exitOK || loads[0].ChatsUpdated != 1 || loads[0].MessagesWritten != 1 {
+		t.Fatalf("exit %d, load %+v: want one chat updated and one message written", r.code, loads)
+	}
+	after := queryStrings(t, conn, tuples)
+	if len(after) != 3 || !reflect.DeepEqual(after[:2], before) {
+		t.Errorf("messages before %v, after %v: the first two must be the same tuples", before, after)
+	}
+}
