@@ -292,38 +292,13 @@ func encodeVersion(e *copyEncoder, r *etl.Row, loadID int64, withRaw bool) {
 	}
 	e.text(r.ChatID)
 	e.timestamptz(r.UpdatedAt)
-	if r.HasCreatedAt {
-		e.timestamptz(r.CreatedAt)
-	} else {
-		e.null()
-	}
-	e.nullText(r.Slug)
-	e.nullText(r.Token)
-	e.nullText(r.OrganizationID)
-	e.nullText(r.Language)
-	if r.HasIsTestChat {
-		e.bool(r.IsTestChat)
-	} else {
-		e.null()
-	}
-	e.nullText(r.Sentiment)
-	e.nullText(r.Resolution)
-	if r.HasMessageCount {
-		e.int8(r.MessageCount)
-	} else {
-		e.null()
-	}
+	encodeSourceFields(e, r)
 	if withRaw {
 		e.nullText(r.ConversationLog)
 		e.nullText(r.StructuredInfo)
 	}
 	e.jsonb(r.Facts)
-	e.nullText(r.DefaultMessageID)
-	e.bool(r.IsDefaultChat)
-	e.int4(int32(len(r.Messages)))
-	flags := r.Flags.Names()
-	e.textArray(len(flags), func(i int) etl.Text { return etl.Text{S: flags[i], Valid: true} })
-	e.bytes(r.Hash[:])
+	encodeDerivedFields(e, r)
 	e.int8(loadID)
 	e.int8(r.Line)
 }

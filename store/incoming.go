@@ -87,14 +87,9 @@ func encodeKnownRow(e *copyEncoder, r *etl.Row) {
 	}
 }
 
-func encodeRow(e *copyEncoder, r *etl.Row) {
-	e.tuple(incomingColumns)
-	e.int8(r.Line)
-	e.null()
-	e.null()
-	e.null()
-	e.text(r.ChatID)
-	e.timestamptz(r.UpdatedAt)
+// encodeSourceFields writes the typed source columns from created_at to
+// message_count, in the order every table that has them lists them.
+func encodeSourceFields(e *copyEncoder, r *etl.Row) {
 	if r.HasCreatedAt {
 		e.timestamptz(r.CreatedAt)
 	} else {
@@ -116,15 +111,32 @@ func encodeRow(e *copyEncoder, r *etl.Row) {
 	} else {
 		e.null()
 	}
-	e.nullText(r.ConversationLog)
-	e.nullText(r.StructuredInfo)
-	e.bytes(r.Facts)
+}
+
+// encodeDerivedFields writes the columns from default_message_id to
+// row_hash, likewise.
+func encodeDerivedFields(e *copyEncoder, r *etl.Row) {
 	e.nullText(r.DefaultMessageID)
 	e.bool(r.IsDefaultChat)
 	e.int4(int32(len(r.Messages)))
 	flags := r.Flags.Names()
 	e.textArray(len(flags), func(i int) etl.Text { return etl.Text{S: flags[i], Valid: true} })
 	e.bytes(r.Hash[:])
+}
+
+func encodeRow(e *copyEncoder, r *etl.Row) {
+	e.tuple(incomingColumns)
+	e.int8(r.Line)
+	e.null()
+	e.null()
+	e.null()
+	e.text(r.ChatID)
+	e.timestamptz(r.UpdatedAt)
+	encodeSourceFields(e, r)
+	e.nullText(r.ConversationLog)
+	e.nullText(r.StructuredInfo)
+	e.bytes(r.Facts)
+	encodeDerivedFields(e, r)
 	e.bool(false)
 	m := r.Messages
 	e.textArray(len(m), func(i int) etl.Text { return m[i].ID })
