@@ -174,7 +174,7 @@ var errTooManyMessages = errors.New("too many messages")
 func (s *Shaper) Shape(rec *Record) (Row, *Reject) {
 	var n normalized
 	n.of(rec)
-	return s.shape(rec, &n)
+	return s.shape(rec, &n, n.key(rec).Hash)
 }
 
 // normalized are a record's values as the contract reads them, before any
@@ -203,9 +203,9 @@ func (n *normalized) key(rec *Record) Key {
 	return Key{ChatID: rec.ChatID, UpdatedAt: rec.UpdatedAt, Hash: hashValues(&n.v)}
 }
 
-// shape does the work of Shape on normalized values.
-func (s *Shaper) shape(rec *Record, n *normalized) (Row, *Reject) {
-	row := Row{Line: rec.Line, ChatID: rec.ChatID, UpdatedAt: rec.UpdatedAt}
+// shape does the work of Shape on normalized values whose hash is known.
+func (s *Shaper) shape(rec *Record, n *normalized, hash [sha256.Size]byte) (Row, *Reject) {
+	row := Row{Line: rec.Line, ChatID: rec.ChatID, UpdatedAt: rec.UpdatedAt, Hash: hash}
 	v := &n.v
 	if n.sanitized {
 		row.Flags |= FlagTextSanitized
@@ -263,7 +263,6 @@ func (s *Shaper) shape(rec *Record, n *normalized) (Row, *Reject) {
 	if row.HasMessageCount && row.MessageCount != int64(len(row.Messages)) {
 		row.Flags |= FlagMessageCountMismatch
 	}
-	row.Hash = hashValues(v)
 	return row, nil
 }
 

@@ -131,7 +131,7 @@ func Stream(ctx context.Context, r *Reader, opts StreamOptions, out chan<- *Batc
 							Hash: keys[i].Hash, LookedUp: true, Known: true, Current: states[i].Current, ChatExists: true})
 						continue
 					}
-					row, rej := s.shape(rec, &norm[i])
+					row, rej := s.shape(rec, &norm[i], keys[i].Hash)
 					if rej != nil {
 						b.Rejects = append(b.Rejects, *rej)
 						continue

@@ -150,16 +150,15 @@ func (r *copyRound) size() int {
 }
 
 type copyCounts struct {
-	rows, rejects, known int64
-	direct               int64 // rows written straight into the staging tables
-	directMessages       int64
-	unchanged, stale     int64 // known rows counted without the merge
+	rows, rejects    int64
+	direct           int64 // rows written straight into the staging tables
+	directMessages   int64
+	unchanged, stale int64 // known rows counted without the merge
 }
 
 func (c *copyCounts) add(o copyCounts) {
 	c.rows += o.rows
 	c.rejects += o.rejects
-	c.known += o.known
 	c.direct += o.direct
 	c.directMessages += o.directMessages
 	c.unchanged += o.unchanged
@@ -244,11 +243,9 @@ func encodeRounds(ctx context.Context, loadID int64, batches <-chan *etl.Batch, 
 				} else {
 					r.counts.stale++
 				}
-				r.counts.known++
 			case row.Known:
 				r.incoming.begin()
 				encodeKnownRow(&r.incoming, row)
-				r.counts.known++
 			case direct && row.LookedUp && !row.ChatExists && !seenBefore:
 				r.versions.begin()
 				encodeVersion(&r.versions, row, loadID, true)
