@@ -23,14 +23,7 @@ func runExport(ctx context.Context, e *env, args []string) int {
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(e.stderr, "chatstage export: unexpected argument %q\n", fs.Arg(0))
-		fs.Usage()
-		return exitUsage
-	}
-	if *out == "" {
-		fmt.Fprintln(e.stderr, "chatstage export: --out DIR is required")
-		fs.Usage()
+	if !e.outDirArgs(fs, "export", *out) {
 		return exitUsage
 	}
 	logger := e.logger(&c)

@@ -20,14 +20,7 @@ func runReport(ctx context.Context, e *env, args []string) int {
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(e.stderr, "chatstage report: unexpected argument %q\n", fs.Arg(0))
-		fs.Usage()
-		return exitUsage
-	}
-	if *out == "" {
-		fmt.Fprintln(e.stderr, "chatstage report: --out DIR is required")
-		fs.Usage()
+	if !e.outDirArgs(fs, "report", *out) {
 		return exitUsage
 	}
 	logger := e.logger(&c)

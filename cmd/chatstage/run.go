@@ -125,6 +125,21 @@ func parseFlags(fs *flag.FlagSet, args []string) (code int, ok bool) {
 	return 0, true
 }
 
+// outDirArgs checks the command line of a command that writes into --out
+// and takes no argument, saying what is wrong on stderr.
+func (e *env) outDirArgs(fs *flag.FlagSet, command, out string) bool {
+	switch {
+	case fs.NArg() > 0:
+		fmt.Fprintf(e.stderr, "chatstage %s: unexpected argument %q\n", command, fs.Arg(0))
+	case out == "":
+		fmt.Fprintf(e.stderr, "chatstage %s: --out DIR is required\n", command)
+	default:
+		return true
+	}
+	fs.Usage()
+	return false
+}
+
 // databaseURL resolves the connection string in the documented order.
 func (e *env) databaseURL(c *common) string {
 	if c.databaseURL != "" {
