@@ -42,9 +42,28 @@ var requiredColumns = []Column{ColChatID, ColUpdatedAt, ColConversationLog}
 type HeaderError struct {
 	Missing   []string // required columns the header lacks
 	Duplicate []string // names the header has more than once
+	// LineBreak is a header name that holds a CR or LF: the file's lines
+	// do not end where a CSV reader looks for their end.
+	LineBreak string
+	// BareCR says LineBreak holds a CR not followed by LF: the lines end
+	// in bare CRs (old Mac and some Excel exports), so the whole file
+	// reads as one record.
+	BareCR bool
 }
 
 func (e *HeaderError) Error() string {
+	if e.LineBreak != "" {
+		text := e.LineBreak
+		if len(text) > 80 {
+			text = text[:80] + "..."
+		}
+		if e.BareCR {
+			return fmt.Sprintf("bad header: %q holds a carriage return that ends no line: the file's lines seem to end "+
+				"in bare CRs (as old Mac and some Excel exports write), so it reads as a single record; "+
+				"convert its line ends to LF or CRLF", text)
+		}
+		return fmt.Sprintf("bad header: the header name %q holds a line break", text)
+	}
 	var parts []string
 	if len(e.Missing) > 0 {
 		parts = append(parts, "missing required column(s) "+strings.Join(e.Missing, ", "))
@@ -71,6 +90,11 @@ func parseHeader(names []string) (*header, error) {
 	h := &header{fields: len(names), names: names}
 	for i := range h.index {
 		h.index[i] = -1
+	}
+	for _, raw := range names {
+		if i := strings.IndexAny(raw, "\r\n"); i >= 0 {
+			return nil, &HeaderError{LineBreak: raw, BareCR: raw[i] == '\r' && !strings.HasPrefix(raw[i:], "\r\n")}
+		}
 	}
 	seen := make(map[string]bool, len(names))
 	var dup []string

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math/bits"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -824,14 +825,34 @@ func appendJSONString(dst []byte, s []byte) []byte {
 	return append(dst, '"')
 }
 
-// appendKey appends the matching key of a name: lower-cased, with
-// everything but ASCII letters and digits removed, so that "First Name",
-// "first_name" and "firstName" all become "firstname". Non-ASCII letters
-// are removed too, so "Crète" becomes "crte".
+// appendKey appends the matching key of a name (contract section 4's
+// key()): lower-cased by Unicode's rules, as strings.ToLower does, then
+// everything but a-z and 0-9 removed, so that "First Name", "first_name"
+// and "firstName" all become "firstname", "clientİd" (dotted capital I:
+// "i" and a combining dot) becomes "clientid" and a Kelvin sign counts as
+// "k". Other non-ASCII letters are removed, so "Crète" becomes "crte".
+// ASCII names, nearly all of them, take no allocation.
 func appendKey(dst []byte, name []byte) []byte {
+	for _, c := range name {
+		if c >= utf8.RuneSelf {
+			return appendKeyUnicode(dst, name)
+		}
+	}
 	for _, c := range name {
 		if k := jsonKeyByte[c]; k != 0 {
 			dst = append(dst, k)
+		}
+	}
+	return dst
+}
+
+// appendKeyUnicode is appendKey for a name with non-ASCII characters:
+// lower-casing first matters because a few capitals lower to ASCII.
+func appendKeyUnicode(dst []byte, name []byte) []byte {
+	lower := strings.ToLower(string(name))
+	for i := 0; i < len(lower); i++ {
+		if c := lower[i]; (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') {
+			dst = append(dst, c)
 		}
 	}
 	return dst

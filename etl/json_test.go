@@ -498,11 +498,29 @@ func TestAppendKey(t *testing.T) {
 		{"Address Line 2", "addressline2"},
 		{"ÉCOLE", "cole"},
 		{"\xff\x00a", "a"},
+		// Lower-cased by Unicode's rules before the filter (issue 10):
+		// dotted capital I lowers to "i" plus a combining dot, the Kelvin
+		// sign to "k".
+		{"clientİd", "clientid"},
+		{"İd", "id"},
+		{"read only to\u212Aen", "readonlytoken"},
+		{"fİrst name", "firstname"},
+		{"\u212Aelvin\u212B", "kelvin"},
 	}
 	for _, tt := range tests {
 		if got := appendKey([]byte("k:"), []byte(tt.in)); string(got) != "k:"+tt.want {
 			t.Errorf("appendKey(%q) = %q, want %q", tt.in, got[2:], tt.want)
 		}
+	}
+}
+
+// TestAppendKeyASCIINoAllocs: the ASCII path, which nearly every key
+// takes, allocates nothing (not parallel: AllocsPerRun needs that).
+func TestAppendKeyASCIINoAllocs(t *testing.T) {
+	dst := make([]byte, 0, 64)
+	name := []byte("Subscription Idle Message_Sent time")
+	if n := testing.AllocsPerRun(100, func() { dst = appendKey(dst[:0], name) }); n != 0 {
+		t.Errorf("appendKey of an ASCII name allocates %v times, want 0", n)
 	}
 }
 

@@ -29,6 +29,7 @@ const (
 	RejectMalformed        RejectCode = "malformed_csv"
 	RejectFieldCount       RejectCode = "field_count"
 	RejectChatIDMissing    RejectCode = "chat_id_missing"
+	RejectChatIDTooLong    RejectCode = "chat_id_too_long"
 	RejectUpdatedAtMissing RejectCode = "updated_at_missing"
 	RejectUpdatedAtInvalid RejectCode = "updated_at_invalid"
 	RejectFieldTooLarge    RejectCode = "field_too_large"
@@ -40,9 +41,21 @@ const (
 const (
 	DefaultMaxFieldBytes = 64 << 20
 	DefaultMaxMessages   = 100_000
+	// MaxFieldBytesLimit is the largest field cap that a database can
+	// store whatever the field holds: a structured_info rendered for the
+	// deliverables takes up to about twice its size in a jsonb value,
+	// whose limit is 256 MB, and a row's values must fit in 1 GB.
+	MaxFieldBytesLimit = 64 << 20
+	// MaxMessagesLimit keeps a chat's message ordinals far inside the
+	// database's integer.
+	MaxMessagesLimit = 10_000_000
 	// rawKeepBytes bounds the raw text kept with a reject for a field over
 	// the cap: the reject says what was wrong without storing the monster.
 	rawKeepBytes = 64 << 10
+	// MaxChatIDBytes is the longest chat_id kept (contract section 2): a
+	// longer one could not be indexed (a B-tree entry holds ~2,700 bytes)
+	// and would fail the whole load.
+	MaxChatIDBytes = 512
 )
 
 // ErrRecordTooLarge: one record is so large (four times the field cap) that
@@ -56,6 +69,11 @@ type Reject struct {
 	Code   RejectCode // stable reason code
 	Reason string     // the reason for a human
 	Raw    string     // the record's text as in the file, without its line end (sanitized to valid UTF-8 without NUL)
+	// ChatID is the record's chat_id field, trimmed and sanitized as a
+	// kept row's, when the record is well-formed CSV with the header's
+	// number of fields and the field is 1 to MaxChatIDBytes bytes; else
+	// empty: the record's chat cannot be known.
+	ChatID string
 }
 
 func (r *Reject) Error() string { return fmt.Sprintf("line %d: %s", r.Line, r.Reason) }
@@ -104,6 +122,9 @@ func NewReader(r io.Reader, opts ReaderOptions) (*Reader, error) {
 	if head, _ := br.Peek(3); bytes.Equal(head, bom) {
 		br.Discard(3)
 	}
+	if err := bareCRCheck(br); err != nil {
+		return nil, err
+	}
 	maxField := opts.MaxFieldBytes
 	if maxField <= 0 {
 		maxField = DefaultMaxFieldBytes
@@ -132,6 +153,23 @@ func NewReader(r io.Reader, opts ReaderOptions) (*Reader, error) {
 	rd.lastEnd = cr.InputOffset()
 	src.discard(rd.lastEnd)
 	return rd, nil
+}
+
+// bareCRCheck refuses a file whose first line ends in a bare CR before the
+// CSV reader swallows the whole file as its header record (which, for a
+// large file, would first hold all of it in memory). parseHeader catches
+// the same in a header that fits no peek.
+func bareCRCheck(br *bufio.Reader) error {
+	head, _ := br.Peek(br.Size())
+	line := head
+	if i := bytes.IndexByte(head, '\n'); i >= 0 {
+		line = head[:i]
+	}
+	i := bytes.IndexByte(line, '\r')
+	if i < 0 || i == len(head)-1 || (i+1 < len(head) && head[i+1] == '\n') {
+		return nil
+	}
+	return &HeaderError{LineBreak: string(line[:i+1]), BareCR: true}
 }
 
 // Header returns the file's header as written, to write rejects back under it.
@@ -188,20 +226,31 @@ func (r *Reader) Next() (Record, error) {
 	id, changed := sanitizeText(rec.values[ColChatID])
 	rec.sanitized = changed
 	rec.ChatID = strings.TrimSpace(id)
-	if rec.ChatID == "" {
+	switch {
+	case rec.ChatID == "":
 		return Record{}, r.reject(rec.Line, RejectChatIDMissing, "chat_id is empty", raw)
+	case len(rec.ChatID) > MaxChatIDBytes:
+		return Record{}, r.reject(rec.Line, RejectChatIDTooLong,
+			fmt.Sprintf("chat_id is %d bytes, over the limit of %d", len(rec.ChatID), MaxChatIDBytes), raw)
 	}
 	upd, changed := sanitizeText(rec.values[ColUpdatedAt])
 	rec.sanitized = rec.sanitized || changed
 	upd = strings.TrimSpace(upd)
 	if upd == "" {
-		return Record{}, r.reject(rec.Line, RejectUpdatedAtMissing, "updated_at is empty", raw)
+		return Record{}, r.rejectOf(&rec, RejectUpdatedAtMissing, "updated_at is empty", raw)
 	}
 	rec.UpdatedAt, err = parseTimestamp(upd, r.loc)
 	if err != nil {
-		return Record{}, r.reject(rec.Line, RejectUpdatedAtInvalid, fmt.Sprintf("updated_at %q is not a timestamp", upd), raw)
+		return Record{}, r.rejectOf(&rec, RejectUpdatedAtInvalid, fmt.Sprintf("updated_at %q is not a timestamp", upd), raw)
 	}
 	return rec, nil
+}
+
+// rejectOf rejects a well-formed record whose chat_id is known.
+func (r *Reader) rejectOf(rec *Record, code RejectCode, reason string, raw []byte) *Reject {
+	rej := r.reject(rec.Line, code, reason, raw)
+	rej.ChatID = rec.ChatID
+	return rej
 }
 
 // lineAfter is the line of the last record read, for errors that have no

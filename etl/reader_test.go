@@ -166,6 +166,97 @@ func TestReaderRejects(t *testing.T) {
 	}
 }
 
+// TestReaderChatIDTooLong: a chat_id over 512 bytes (UTF-8, after
+// trimming and sanitizing) is rejected instead of failing the whole load
+// on the primary key's index (issue 10).
+func TestReaderChatIDTooLong(t *testing.T) {
+	t.Parallel()
+	row := func(id string) string {
+		return `"` + id + `",s,t,17,[],{},2025-07-01T08:00:00,2025-07-01T08:05:00,nl,,,,0` + "\n"
+	}
+	at512 := strings.Repeat("a", 512)
+	src := testHeader +
+		row(at512) + // 2: exactly 512 bytes: kept
+		row("  "+at512+"\u00a0") + // 3: 512 after trimming: kept
+		row(at512+"b") + // 4: 513 bytes
+		row(strings.Repeat("é", 256)) + // 5: 256 runes, 512 bytes: kept
+		row(strings.Repeat("é", 256)+"\xff") + // 6: 515 bytes once \xff is U+FFFD
+		row(strings.Repeat("\x00", 600)+"x") + // 7: NUL removed: "x"
+		row(strings.Repeat("z", 3000)) // 8: the issue's 3,000 characters
+	recs, rejs := readAll(t, src)
+	var kept []int64
+	for _, r := range recs {
+		kept = append(kept, r.Line)
+	}
+	if want := []int64{2, 3, 5, 7}; !reflect.DeepEqual(kept, want) {
+		t.Errorf("kept lines %v, want %v", kept, want)
+	}
+	var rejected []int64
+	for _, r := range rejs {
+		rejected = append(rejected, r.Line)
+		if r.Code != RejectChatIDTooLong || !strings.Contains(r.Reason, "over the limit of 512") {
+			t.Errorf("line %d: %s %q, want chat_id_too_long", r.Line, r.Code, r.Reason)
+		}
+		if r.ChatID != "" {
+			t.Errorf("line %d: a too long chat_id is not a chat to name, got %d bytes", r.Line, len(r.ChatID))
+		}
+	}
+	if want := []int64{4, 6, 8}; !reflect.DeepEqual(rejected, want) {
+		t.Errorf("rejected lines %v, want %v", rejected, want)
+	}
+}
+
+// TestReaderRejectNamesItsChat: a reject of a well-formed record with the
+// header's number of fields carries its trimmed, sanitized chat_id; one
+// whose chat cannot be known carries none.
+func TestReaderRejectNamesItsChat(t *testing.T) {
+	t.Parallel()
+	src := testHeader +
+		" C-1\x00 ,s,t,17,[],{},2025-07-01T08:00:00,yesterday,nl,,,,0\n" + // updated_at invalid
+		"C-2,s,t,17,[],{},2025-07-01T08:00:00,,nl,,,,0\n" + // updated_at missing
+		"C-3,s,t\n" + // field count: unknown
+		"C-4,s\"t,t,17,[],{},2025-07-01T08:00:00,2025-07-01T08:05:00,nl,,,,0\n" // malformed: unknown
+	_, rejs := readAll(t, src)
+	got := map[int64]string{}
+	for _, r := range rejs {
+		got[r.Line] = r.ChatID
+	}
+	want := map[int64]string{2: "C-1", 3: "C-2", 4: "", 5: ""}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("reject chat ids %v, want %v", got, want)
+	}
+}
+
+// TestReaderBareCRFile: a file whose lines end in bare CRs is refused
+// whole with a message that says so, small or large (issue 10), instead of
+// reading as one header record and loading nothing.
+func TestReaderBareCRFile(t *testing.T) {
+	t.Parallel()
+	small := strings.ReplaceAll(testHeader, "\n", "\r") +
+		"P-1,s,t,17,[],{},2025-07-01T08:00:00,2025-07-01T08:05:00,nl,,,,0\r"
+	large := small + strings.Repeat("P-2,s,t,17,[],{},2025-07-01T08:00:00,2025-07-01T08:05:00,nl,,,,0\r", 20000)
+	quotedLF := "chat_id,\"updated\nat\",conversation_log\nC-1,2025-07-01T08:05:00,[]\n"
+	for name, src := range map[string]string{"small": small, "large": large} {
+		_, err := NewReader(strings.NewReader(src), ReaderOptions{})
+		var he *HeaderError
+		if !errors.As(err, &he) || !errors.Is(err, ErrBadHeader) || !he.BareCR {
+			t.Fatalf("%s: err = %v, want a bare-CR *HeaderError", name, err)
+		}
+		if !strings.Contains(err.Error(), "bare CRs") {
+			t.Errorf("%s: message %q does not say the lines end in bare CRs", name, err)
+		}
+	}
+	_, err := NewReader(strings.NewReader(quotedLF), ReaderOptions{})
+	var he *HeaderError
+	if !errors.As(err, &he) || he.BareCR || !strings.Contains(err.Error(), "line break") {
+		t.Errorf("a header name holding LF: err = %v, want a line-break *HeaderError", err)
+	}
+	// CRLF files and a bare CR inside a data row are fine.
+	if _, err := NewReader(strings.NewReader(strings.ReplaceAll(testHeader, "\n", "\r\n")), ReaderOptions{}); err != nil {
+		t.Errorf("CRLF header: %v", err)
+	}
+}
+
 func TestReaderRejectRawIsSanitized(t *testing.T) {
 	t.Parallel()
 	_, rejs := readAll(t, testHeader+"C-1,s\x00\xff\"x,t\n")

@@ -241,7 +241,7 @@ func (s *Shaper) shape(rec *Record, n *normalized, hash [sha256.Size]byte) (Row,
 	row.ConversationLog = textOf(v[ColConversationLog])
 	row.StructuredInfo = textOf(v[ColStructuredInfo])
 	if err := s.shapeMessages(&row, v[ColConversationLog]); errors.Is(err, errTooManyMessages) {
-		return Row{}, &Reject{Line: rec.Line, Code: RejectTooManyMessages,
+		return Row{}, &Reject{Line: rec.Line, Code: RejectTooManyMessages, ChatID: rec.ChatID,
 			Reason: fmt.Sprintf("conversation_log has more than %d messages", s.MaxMessages),
 			Raw:    recordText(rec.fields)}
 	}
