@@ -20,10 +20,11 @@ func runExport(ctx context.Context, e *env, args []string) int {
 	quiet := fs.Bool("quiet", false, "show no progress")
 	escape := fs.Bool("escape-formulas", false,
 		"prefix cells starting with =, +, - or @ with ' so spreadsheets show them as text (changes the contract's values)")
-	if code, ok := parseFlags(fs, args); !ok {
+	args, code, ok := parseFlags(fs, args)
+	if !ok {
 		return code
 	}
-	if !e.outDirArgs(fs, "export", *out) {
+	if !e.outDirArgs(fs, "export", *out, args) {
 		return exitUsage
 	}
 	logger := e.logger(&c)

@@ -25,10 +25,10 @@ func runIngest(ctx context.Context, e *env, args []string) int {
 	maxMessages := fs.Int("max-messages", etl.DefaultMaxMessages, "reject a chat with more messages")
 	quiet := fs.Bool("quiet", false, "show no progress and no summary line of a file that loaded (errors and --json still appear)")
 	dryRun := fs.Bool("dry-run", false, "read, validate and merge each file in a transaction that is rolled back; print what the load would do")
-	if code, ok := parseFlags(fs, args); !ok {
+	files, code, ok := parseFlags(fs, args)
+	if !ok {
 		return code
 	}
-	files := fs.Args()
 	if len(files) == 0 {
 		fmt.Fprintln(e.stderr, "chatstage ingest: no FILE given (use - for standard input)")
 		fs.Usage()

@@ -9,16 +9,17 @@ func runMigrate(ctx context.Context, e *env, args []string) int {
 	fs := e.newFlagSet("migrate", "migrate [flags] [up|status]", "chatstage migrate status")
 	var c common
 	c.register(fs)
-	if code, ok := parseFlags(fs, args); !ok {
+	args, code, ok := parseFlags(fs, args)
+	if !ok {
 		return code
 	}
 	action := "up"
-	if fs.NArg() > 1 {
+	if len(args) > 1 {
 		fs.Usage()
 		return exitUsage
 	}
-	if fs.NArg() == 1 {
-		action = fs.Arg(0)
+	if len(args) == 1 {
+		action = args[0]
 	}
 	if action != "up" && action != "status" {
 		fmt.Fprintf(e.stderr, "chatstage migrate: unknown action %q (want up or status)\n", action)

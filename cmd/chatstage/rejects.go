@@ -28,12 +28,11 @@ func runRejects(ctx context.Context, e *env, args []string) int {
 	c.register(fs)
 	loadID := fs.Int64("load", 0, "only the rejects of this load (default: every load)")
 	format := fs.String("format", "table", "table: one line per reject; csv: the raw records under their file's header, to fix and ingest again")
-	if code, ok := parseFlags(fs, args); !ok {
+	args, code, ok := parseFlags(fs, args)
+	if !ok {
 		return code
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(e.stderr, "chatstage rejects: unexpected argument %q\n", fs.Arg(0))
-		fs.Usage()
+	if !e.noArgs(fs, "rejects", args) {
 		return exitUsage
 	}
 	if *format != "table" && *format != "csv" {

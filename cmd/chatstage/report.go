@@ -17,10 +17,11 @@ func runReport(ctx context.Context, e *env, args []string) int {
 	c.register(fs)
 	out := fs.String("out", "", "directory to write chat_metrics.csv and quality.csv into (created if missing; required)")
 	asJSON := fs.Bool("json", false, "print the summary as one JSON object on stdout")
-	if code, ok := parseFlags(fs, args); !ok {
+	args, code, ok := parseFlags(fs, args)
+	if !ok {
 		return code
 	}
-	if !e.outDirArgs(fs, "report", *out) {
+	if !e.outDirArgs(fs, "report", *out, args) {
 		return exitUsage
 	}
 	logger := e.logger(&c)

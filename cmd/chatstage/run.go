@@ -8,10 +8,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/chatstage/chatstage/store"
+	"github.com/mfridman/xflag"
 )
 
 // Exit codes scripts can rely on.
@@ -114,23 +116,47 @@ func (e *env) newFlagSet(name, usage, example string) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args; ok is false when the command must return code.
-func parseFlags(fs *flag.FlagSet, args []string) (code int, ok bool) {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK, false
-		}
-		return exitUsage, false
+// parseFlags parses the flags of a command wherever they stand among its
+// arguments, and returns the other (positional) arguments; ok is false
+// when the command must return code. A "--" ends the flags: what follows
+// is positional even when it starts with a dash (ingest -- -odd.csv).
+//
+// The standard library stops at the first positional argument, so
+// "ingest night.csv --dry-run" would read --dry-run as a file name after
+// loading night.csv for real. xflag.ParseToEnd (goose's fix for the same
+// problem) parses to the end and keeps the standard flag package's syntax
+// and help; it does not give "--" that meaning, hence the split here.
+func parseFlags(fs *flag.FlagSet, args []string) (positional []string, code int, ok bool) {
+	var afterDash []string
+	if i := slices.Index(args, "--"); i >= 0 {
+		args, afterDash = args[:i], args[i+1:]
 	}
-	return 0, true
+	if err := xflag.ParseToEnd(fs, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, exitOK, false
+		}
+		return nil, exitUsage, false
+	}
+	return append(fs.Args(), afterDash...), 0, true
+}
+
+// noArgs checks that a command that takes no argument got none, saying
+// what is wrong on stderr.
+func (e *env) noArgs(fs *flag.FlagSet, command string, args []string) bool {
+	if len(args) == 0 {
+		return true
+	}
+	fmt.Fprintf(e.stderr, "chatstage %s: unexpected argument %q\n", command, args[0])
+	fs.Usage()
+	return false
 }
 
 // outDirArgs checks the command line of a command that writes into --out
 // and takes no argument, saying what is wrong on stderr.
-func (e *env) outDirArgs(fs *flag.FlagSet, command, out string) bool {
+func (e *env) outDirArgs(fs *flag.FlagSet, command, out string, args []string) bool {
 	switch {
-	case fs.NArg() > 0:
-		fmt.Fprintf(e.stderr, "chatstage %s: unexpected argument %q\n", command, fs.Arg(0))
+	case len(args) > 0:
+		fmt.Fprintf(e.stderr, "chatstage %s: unexpected argument %q\n", command, args[0])
 	case out == "":
 		fmt.Fprintf(e.stderr, "chatstage %s: --out DIR is required\n", command)
 	default:
@@ -207,8 +233,12 @@ var version = "dev"
 
 func runVersion(_ context.Context, e *env, args []string) int {
 	fs := e.newFlagSet("version", "version", "chatstage version")
-	if code, ok := parseFlags(fs, args); !ok {
+	args, code, ok := parseFlags(fs, args)
+	if !ok {
 		return code
+	}
+	if !e.noArgs(fs, "version", args) {
+		return exitUsage
 	}
 	fmt.Fprintf(e.stdout, "chatstage %s\n", version)
 	return exitOK

@@ -20,12 +20,11 @@ func runStatus(ctx context.Context, e *env, args []string) int {
 	c.register(fs)
 	asJSON := fs.Bool("json", false, "print one JSON object on stdout instead of the table")
 	limit := fs.Int("limit", 20, "how many recent loads to list (0: all)")
-	if code, ok := parseFlags(fs, args); !ok {
+	args, code, ok := parseFlags(fs, args)
+	if !ok {
 		return code
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(e.stderr, "chatstage status: unexpected argument %q\n", fs.Arg(0))
-		fs.Usage()
+	if !e.noArgs(fs, "status", args) {
 		return exitUsage
 	}
 	if *limit < 0 {
