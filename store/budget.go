@@ -71,7 +71,7 @@ func (s *Store) loadOverBudget(ctx context.Context, tx pgx.Tx, res Load, b Rejec
 	if _, err := tx.Exec(ctx, rejectsInsertSQL, res.LoadID); err != nil {
 		return res, fmt.Errorf("load %d: storing rejects: %w", res.LoadID, err)
 	}
-	if _, err := tx.Exec(ctx, loadOverBudgetSQL, res.LoadID, res.Error, res.SizeBytes, res.SHA256,
+	if _, err := tx.Exec(ctx, loadOverBudgetSQL, res.LoadID, storable(res.Error), res.SizeBytes, res.SHA256,
 		res.RowsRead, res.RowsRejected); err != nil {
 		return res, fmt.Errorf("load %d: recording failure: %w", res.LoadID, err)
 	}

@@ -136,17 +136,18 @@ func (s *seenChats) add(id string) (seen bool) {
 // copyRound is one round of encoded rows, one buffer per target table.
 // Rounds are reused, so a load allocates three of them at most.
 type copyRound struct {
-	incoming, versions, chats, messages copyEncoder
-	counts                              copyCounts
+	incoming, knownFirst, versions, chats, messages copyEncoder
+	counts                                          copyCounts
 }
 
 func (r *copyRound) reset() {
-	r.incoming.b, r.versions.b, r.chats.b, r.messages.b = r.incoming.b[:0], r.versions.b[:0], r.chats.b[:0], r.messages.b[:0]
+	r.incoming.b, r.knownFirst.b = r.incoming.b[:0], r.knownFirst.b[:0]
+	r.versions.b, r.chats.b, r.messages.b = r.versions.b[:0], r.chats.b[:0], r.messages.b[:0]
 	r.counts = copyCounts{}
 }
 
 func (r *copyRound) size() int {
-	return len(r.incoming.b) + len(r.versions.b) + len(r.chats.b) + len(r.messages.b)
+	return len(r.incoming.b) + len(r.knownFirst.b) + len(r.versions.b) + len(r.chats.b) + len(r.messages.b)
 }
 
 type copyCounts struct {
@@ -185,7 +186,8 @@ func (s *Store) loadCopy(ctx context.Context, tx pgx.Tx, loadID int64, batches <
 		for _, c := range []struct {
 			e   *copyEncoder
 			sql string
-		}{{&r.incoming, incomingCopySQL}, {&r.versions, versionsCopySQL}, {&r.chats, chatsCopySQL}, {&r.messages, messagesCopySQL}} {
+		}{{&r.incoming, incomingCopySQL}, {&r.knownFirst, knownFirstCopySQL}, {&r.versions, versionsCopySQL},
+			{&r.chats, chatsCopySQL}, {&r.messages, messagesCopySQL}} {
 			if len(c.e.b) == 0 {
 				continue
 			}
@@ -243,6 +245,8 @@ func encodeRounds(ctx context.Context, loadID int64, batches <-chan *etl.Batch, 
 				} else {
 					r.counts.stale++
 				}
+				r.knownFirst.begin()
+				encodeKnownFirst(&r.knownFirst, row)
 			case row.Known:
 				r.incoming.begin()
 				encodeKnownRow(&r.incoming, row)

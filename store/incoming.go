@@ -54,6 +54,26 @@ CREATE TEMP TABLE incoming (
 
 const incomingColumns = 30
 
+// knownFirstCreateSQL holds the chats whose first row in the file is a
+// version the database keeps as it is (known): they are counted in Go as
+// they stream (unchanged when that version is current, else stale), and
+// sent nowhere else. The merge needs them only for a chat that the file
+// names again later (its later rows go to incoming): the chat must then be
+// counted once, by its state before and after the whole load.
+const knownFirstCreateSQL = `
+CREATE TEMP TABLE known_first (
+    chat_id text COLLATE "C" NOT NULL,
+    current boolean NOT NULL
+) ON COMMIT DROP`
+
+const knownFirstCopySQL = `COPY known_first FROM STDIN (FORMAT binary)`
+
+func encodeKnownFirst(e *copyEncoder, r *etl.Row) {
+	e.tuple(2)
+	e.text(r.ChatID)
+	e.bool(r.Current)
+}
+
 const incomingCopySQL = `COPY incoming FROM STDIN (FORMAT binary)`
 
 func encodeReject(e *copyEncoder, r *etl.Reject) {

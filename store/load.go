@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/chatstage/chatstage/etl"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -77,7 +79,7 @@ func (s *Store) LoadBegin(ctx context.Context, source string) (int64, error) {
 		return 0, fmt.Errorf("recording load of %s: %w", source, err)
 	}
 	var id int64
-	if err := conn.QueryRow(ctx, loadBeginSQL, source).Scan(&id); err != nil {
+	if err := conn.QueryRow(ctx, loadBeginSQL, storable(source)).Scan(&id); err != nil {
 		conn.Release()
 		return 0, fmt.Errorf("recording load of %s: %w", source, err)
 	}
@@ -124,20 +126,25 @@ func loadConnRelease(conn *pgxpool.Conn) {
 }
 
 const loadFailSQL = `
-UPDATE staging.loads SET status = 'failed', error = $2, finished_at = clock_timestamp()
+UPDATE staging.loads SET status = 'failed', error = $2, finished_at = clock_timestamp(),
+    size_bytes = $3, sha256 = $4
 WHERE load_id = $1 AND status = 'running'`
 
-// LoadFail marks a load failed with its cause. It uses a fresh context: it
-// runs after the load's own context was cancelled, typically on Ctrl-C.
+// LoadFail marks a load failed with its cause and what was read of its
+// source until then: the size and SHA-256 of the bytes read (contract
+// section 3), so that a truncated file can be told from the one that
+// later loads. It uses a fresh context: it runs after the load's own
+// context was cancelled, typically on Ctrl-C.
 //
 // It tries up to three times: after a server restart the pool may first
 // hand out connections that died with it, and discards each that fails.
-func (s *Store) LoadFail(loadID int64, cause error) error {
+func (s *Store) LoadFail(loadID int64, read SourceInfo, cause error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), defaultCleanupTimeout)
 	defer cancel()
 	var err error
 	for range 3 {
-		if _, err = s.pool.Exec(ctx, loadFailSQL, loadID, cause.Error()); err == nil || ctx.Err() != nil {
+		_, err = s.pool.Exec(ctx, loadFailSQL, loadID, storable(cause.Error()), read.SizeBytes, hex.EncodeToString(read.SHA256))
+		if err == nil || ctx.Err() != nil {
 			return err
 		}
 	}
@@ -205,13 +212,13 @@ func (s *Store) LoadRun(ctx context.Context, p LoadParams) (Load, error) {
 		defer cancel()
 		tx.Rollback(ctx) //nolint:errcheck
 	}()
-	for _, q := range []string{ingestLockSQL, loadCompressionSQL, incomingCreateSQL} {
+	for _, q := range []string{ingestLockSQL, loadCompressionSQL, incomingCreateSQL, knownFirstCreateSQL} {
 		if _, err := tx.Exec(ctx, q); err != nil {
 			return res, fmt.Errorf("load %d: preparing: %w", p.LoadID, err)
 		}
 	}
 	if p.DryRun {
-		if err := tx.QueryRow(ctx, loadDryRunSQL, p.Source).Scan(&res.LoadID); err != nil {
+		if err := tx.QueryRow(ctx, loadDryRunSQL, storable(p.Source)).Scan(&res.LoadID); err != nil {
 			return res, fmt.Errorf("dry run: %w", err)
 		}
 	}
@@ -243,15 +250,9 @@ func (s *Store) LoadRun(ctx context.Context, p LoadParams) (Load, error) {
 		return s.loadOverBudget(ctx, tx, res, p.RejectBudget)
 	}
 
-	if err := s.merge(ctx, tx, &res); err != nil {
+	if err := s.merge(ctx, tx, &res, counted); err != nil {
 		return res, fmt.Errorf("load %d: merging: %w", p.LoadID, err)
 	}
-	// The direct rows were new chats: each one inserted, one new version.
-	res.ChatsInserted += counted.direct
-	res.VersionsNew += counted.direct
-	res.MessagesWritten += counted.directMessages
-	res.ChatsUnchanged += counted.unchanged
-	res.ChatsStale += counted.stale
 	if p.DryRun {
 		if err := tx.Rollback(ctx); err != nil {
 			return res, fmt.Errorf("dry run: rolling back: %w", err)
@@ -284,3 +285,14 @@ UPDATE staging.loads SET status = 'succeeded', finished_at = clock_timestamp(),
 WHERE load_id = $1`
 
 const historyEmptySQL = `SELECT NOT EXISTS (SELECT 1 FROM staging.chat_versions)`
+
+// storable makes text that chatstage did not read through etl (a file
+// name, a header line, an error message that quotes them) storable as
+// PostgreSQL text, which refuses NUL and invalid UTF-8: a file named with
+// a Latin-1 byte must not fail its load before it starts.
+func storable(s string) string {
+	if utf8.ValidString(s) && !strings.ContainsRune(s, 0) {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
+}

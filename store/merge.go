@@ -27,6 +27,8 @@ FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY (enumv
 // are analyzed: sampling the wide ones costs seconds and informs nothing.
 const incomingAnalyzeSQL = `ANALYZE incoming (line, reject_code, chat_id, updated_at)`
 
+const knownFirstAnalyzeSQL = `ANALYZE known_first`
+
 // rejectsInsertSQL keeps every rejected record with its load.
 const rejectsInsertSQL = `
 INSERT INTO staging.rejects (load_id, source_line, reason_code, reason, raw)
@@ -50,28 +52,45 @@ SELECT line, chat_id, updated_at, row_hash, known,
        row_number() OVER (PARTITION BY chat_id ORDER BY updated_at DESC, line DESC) = 1 AS candidate
 FROM incoming WHERE reject_code IS NULL`
 
-// outcomeCountSQL classifies every row as if the file were applied one row
-// at a time on top of the current state: the version before a row is the
-// greatest of the current one and the file's earlier rows of that chat; for
-// the same version, the latest earlier content.
+// outcomeCountSQL gives each chat of the incoming rows its one outcome
+// (contract section 3: counts are per chat), judged by its current
+// version before the load and its candidate (the version that would be
+// current: the file's greatest updated_at, the later line on a tie, which
+// is also the last row of that version):
+//   - inserted: no kept version before the load. A chat whose first row
+//     took the direct path is already in staging.chats under this load: it
+//     was counted as it streamed ('direct' here, not counted again);
+//   - updated: the candidate is newer, or the same version with other
+//     content;
+//   - unchanged: the candidate is the current version as it is, or the
+//     chat's first row, counted as it streamed (known_first), was;
+//   - stale: the file carried only older versions.
+//
+// It also counts the chats that known_first holds too, by what the stream
+// counted them as, so that the caller can take them out of those counts:
+// each chat is counted once.
 const outcomeCountSQL = `
 WITH classified AS (
     SELECT CASE
-             WHEN p.prior IS NULL THEN 'inserted'
-             WHEN k.updated_at > p.prior THEN 'updated'
-             WHEN k.updated_at < p.prior THEN 'stale'
-             WHEN coalesce(k.file_same_hash,
-                           CASE WHEN c.updated_at = k.updated_at THEN c.row_hash END) = k.row_hash THEN 'unchanged'
-             ELSE 'updated'
-           END AS outcome
+             WHEN c.chat_id IS NULL THEN 'inserted'
+             WHEN c.load_id = $1 THEN 'direct'
+             WHEN k.updated_at > c.updated_at
+               OR (k.updated_at = c.updated_at AND k.row_hash <> c.row_hash) THEN 'updated'
+             WHEN k.updated_at = c.updated_at OR kf.current THEN 'unchanged'
+             ELSE 'stale'
+           END AS outcome,
+           kf.current AS streamed_current
     FROM keys k
     LEFT JOIN staging.chats c ON c.chat_id = k.chat_id
-    CROSS JOIN LATERAL (SELECT greatest(k.file_prior, c.updated_at) AS prior) p
+    LEFT JOIN known_first kf ON kf.chat_id = k.chat_id
+    WHERE k.candidate
 )
 SELECT count(*) FILTER (WHERE outcome = 'inserted'),
        count(*) FILTER (WHERE outcome = 'updated'),
        count(*) FILTER (WHERE outcome = 'unchanged'),
-       count(*) FILTER (WHERE outcome = 'stale')
+       count(*) FILTER (WHERE outcome = 'stale'),
+       count(*) FILTER (WHERE streamed_current),
+       count(*) FILTER (WHERE NOT streamed_current)
 FROM classified`
 
 // versionsUpsertSQL adds the winning row of each version to the history.
@@ -179,8 +198,8 @@ ORDER BY chat_id, ordinal
 ON CONFLICT (chat_id, ordinal) DO NOTHING`
 
 // merge applies the incoming table to the staging tables and fills the
-// counts of res.
-func (s *Store) merge(ctx context.Context, tx pgx.Tx, res *Load) error {
+// counts of res from its own and those the stream counted.
+func (s *Store) merge(ctx context.Context, tx pgx.Tx, res *Load, streamed copyCounts) error {
 	step := time.Now()
 	lap := func(what string) {
 		s.logger.Debug("merge step", "load_id", res.LoadID, "step", what, "duration", time.Since(step))
@@ -189,8 +208,10 @@ func (s *Store) merge(ctx context.Context, tx pgx.Tx, res *Load) error {
 	if _, err := tx.Exec(ctx, mergeSettingsSQL); err != nil {
 		return fmt.Errorf("preparing merge: %w", err)
 	}
-	if _, err := tx.Exec(ctx, incomingAnalyzeSQL); err != nil {
-		return fmt.Errorf("analyzing incoming rows: %w", err)
+	for _, q := range []string{incomingAnalyzeSQL, knownFirstAnalyzeSQL} {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			return fmt.Errorf("analyzing incoming rows: %w", err)
+		}
 	}
 	lap("analyze")
 	if _, err := tx.Exec(ctx, rejectsInsertSQL, res.LoadID); err != nil {
@@ -201,14 +222,24 @@ func (s *Store) merge(ctx context.Context, tx pgx.Tx, res *Load) error {
 		return fmt.Errorf("ordering rows: %w", err)
 	}
 	lap("keys")
-	if err := tx.QueryRow(ctx, outcomeCountSQL).Scan(
-		&res.ChatsInserted, &res.ChatsUpdated, &res.ChatsUnchanged, &res.ChatsStale); err != nil {
-		return fmt.Errorf("classifying rows: %w", err)
+	var againUnchanged, againStale int64 // chats the stream counted that the merge counts too
+	if err := tx.QueryRow(ctx, outcomeCountSQL, res.LoadID).Scan(
+		&res.ChatsInserted, &res.ChatsUpdated, &res.ChatsUnchanged, &res.ChatsStale,
+		&againUnchanged, &againStale); err != nil {
+		return fmt.Errorf("classifying chats: %w", err)
 	}
+	// The direct rows were new chats: each one inserted, one new version.
+	res.ChatsInserted += streamed.direct
+	res.VersionsNew += streamed.direct
+	res.MessagesWritten += streamed.directMessages
+	res.ChatsUnchanged += streamed.unchanged - againUnchanged
+	res.ChatsStale += streamed.stale - againStale
 	lap("classify")
-	if err := tx.QueryRow(ctx, versionsUpsertSQL, res.LoadID).Scan(&res.VersionsNew); err != nil {
+	var versionsNew int64
+	if err := tx.QueryRow(ctx, versionsUpsertSQL, res.LoadID).Scan(&versionsNew); err != nil {
 		return fmt.Errorf("writing versions: %w", err)
 	}
+	res.VersionsNew += versionsNew
 	lap("versions")
 	if _, err := tx.Exec(ctx, changedCreateSQL); err != nil {
 		return fmt.Errorf("preparing current chats: %w", err)
@@ -229,6 +260,6 @@ func (s *Store) merge(ctx context.Context, tx pgx.Tx, res *Load) error {
 		return fmt.Errorf("writing messages: %w", err)
 	}
 	lap("messages insert")
-	res.MessagesWritten = tag.RowsAffected()
+	res.MessagesWritten += tag.RowsAffected()
 	return nil
 }

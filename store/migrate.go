@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/chatstage/chatstage/migrations"
@@ -35,6 +36,9 @@ func (s *Store) provider() (*goose.Provider, func(), error) {
 // A PostgreSQL advisory lock makes concurrent callers wait for each other,
 // so two processes never migrate at once.
 func (s *Store) Migrate(ctx context.Context) (int, error) {
+	if err := s.checkEncoding(ctx); err != nil {
+		return 0, err
+	}
 	p, done, err := s.provider()
 	if err != nil {
 		return 0, fmt.Errorf("migrating: %w", err)
@@ -66,4 +70,20 @@ func (s *Store) MigrationStatus(ctx context.Context) ([]MigrationState, error) {
 		out[i] = MigrationState{Version: m.Source.Version, Name: m.Source.Path, Applied: m.State == goose.StateApplied}
 	}
 	return out, nil
+}
+
+// ErrEncoding: the database's encoding is not UTF8. chatstage stores text
+// from any language; another encoding would refuse some of it and fail
+// whole loads on one row's character.
+var ErrEncoding = errors.New("the database's encoding is not UTF8")
+
+func (s *Store) checkEncoding(ctx context.Context) error {
+	var enc string
+	if err := s.pool.QueryRow(ctx, `SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = current_database()`).Scan(&enc); err != nil {
+		return fmt.Errorf("reading the encoding of %s: %w", s.target, err)
+	}
+	if enc != "UTF8" {
+		return fmt.Errorf("%w: %s is %s; create it with ENCODING 'UTF8' TEMPLATE template0", ErrEncoding, s.target, enc)
+	}
+	return nil
 }

@@ -33,7 +33,7 @@ const loadHeaderSetSQL = `UPDATE staging.loads SET header = $2 WHERE load_id = $
 // rejects can be written back under it. It commits at once, like
 // LoadBegin: the header of a load that later fails is still on record.
 func (s *Store) LoadHeaderSet(ctx context.Context, loadID int64, header string) error {
-	if _, err := s.pool.Exec(ctx, loadHeaderSetSQL, loadID, header); err != nil {
+	if _, err := s.pool.Exec(ctx, loadHeaderSetSQL, loadID, storable(header)); err != nil {
 		return fmt.Errorf("recording the header of load %d: %w", loadID, err)
 	}
 	return nil

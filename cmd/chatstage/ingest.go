@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/chatstage/chatstage/etl"
@@ -21,7 +23,7 @@ func runIngest(ctx context.Context, e *env, args []string) int {
 	tz := fs.String("timezone", "UTC", "time zone of timestamps written without one (IANA name)")
 	maxRejects := fs.String("max-rejects", "",
 		"fail a load that rejects more rows than N, or than P% of its rows (exit 3; its rejects are kept)")
-	maxField := fs.Int("max-field-bytes", etl.DefaultMaxFieldBytes, "reject a record with a longer field")
+	maxField := fs.Int("max-field-bytes", etl.DefaultMaxFieldBytes, "reject a record with a longer field (at most 64 MiB)")
 	maxMessages := fs.Int("max-messages", etl.DefaultMaxMessages, "reject a chat with more messages")
 	quiet := fs.Bool("quiet", false, "show no progress and no summary line of a file that loaded (errors and --json still appear)")
 	dryRun := fs.Bool("dry-run", false, "read, validate and merge each file in a transaction that is rolled back; print what the load would do")
@@ -32,6 +34,14 @@ func runIngest(ctx context.Context, e *env, args []string) int {
 	if len(files) == 0 {
 		fmt.Fprintln(e.stderr, "chatstage ingest: no FILE given (use - for standard input)")
 		fs.Usage()
+		return exitUsage
+	}
+	if *maxField < 1 || *maxField > etl.MaxFieldBytesLimit {
+		fmt.Fprintf(e.stderr, "chatstage ingest: --max-field-bytes %d: want 1 to %d (larger fields could not be stored)\n", *maxField, etl.MaxFieldBytesLimit)
+		return exitUsage
+	}
+	if *maxMessages < 1 || *maxMessages > etl.MaxMessagesLimit {
+		fmt.Fprintf(e.stderr, "chatstage ingest: --max-messages %d: want 1 to %d\n", *maxMessages, etl.MaxMessagesLimit)
 		return exitUsage
 	}
 	loc, err := time.LoadLocation(*tz)
@@ -143,6 +153,10 @@ func ingestFile(ctx context.Context, e *env, st *store.Store, name string, opts 
 	go func() {
 		streamDone <- etl.Stream(ctx, rd, etl.StreamOptions{Location: opts.loc, MaxMessages: opts.maxMessages, Lookup: lookup}, batches)
 	}()
+	// The stream ends once; both the load (Finish) and a failure wait for
+	// it, the latter before reading how much of the source it read.
+	var streamErr error
+	streamWait := sync.OnceFunc(func() { streamErr = <-streamDone })
 	res, err := st.LoadRun(ctx, store.LoadParams{
 		LoadID:       loadID,
 		Source:       name,
@@ -151,8 +165,8 @@ func ingestFile(ctx context.Context, e *env, st *store.Store, name string, opts 
 		Batches:      counts.relay(ctx, batches, each),
 		Finish: func() (store.SourceInfo, error) {
 			counts.merging.Store(true)
-			if err := <-streamDone; err != nil {
-				return store.SourceInfo{}, fmt.Errorf("reading %s: %w", name, err)
+			if streamWait(); streamErr != nil {
+				return store.SourceInfo{}, fmt.Errorf("reading %s: %w", name, streamErr)
 			}
 			if err := src.Drain(); err != nil {
 				return store.SourceInfo{}, fmt.Errorf("reading %s: %w", name, err)
@@ -170,7 +184,10 @@ func ingestFile(ctx context.Context, e *env, st *store.Store, name string, opts 
 			res.LoadID = 0 // the one LoadRun made was rolled back
 			return res, err
 		}
-		if ferr := st.LoadFail(loadID, cause); ferr != nil {
+		streamWait()
+		read := store.SourceInfo{SizeBytes: src.Size(), SHA256: src.SHA256()}
+		res.SizeBytes, res.SHA256 = read.SizeBytes, hex.EncodeToString(read.SHA256)
+		if ferr := st.LoadFail(loadID, read, cause); ferr != nil {
 			logger.Warn("could not mark the load failed", "load_id", loadID, "error", ferr)
 		}
 		res.Status, res.Error = "failed", cause.Error()

@@ -176,12 +176,13 @@ func TestIngestVersions(t *testing.T) {
 		t.Errorf("history keeps %d versions, want 2", n)
 	}
 
-	// The same version twice in one file: the later line wins.
+	// The same version twice in one file: the later line wins; the chat
+	// counts once (contract section 3: counts are per chat).
 	twice := writeSource(t, "twice.csv",
 		chatRow("C-1", "2025-07-03T08:00:00", "first"),
 		chatRow("C-1", "2025-07-03T08:00:00", "second"))
 	loads, _ = ingestJSON(t, url, twice)
-	if l := loads[0]; l.ChatsUpdated != 2 || l.VersionsNew != 1 || l.MessagesWritten != 1 {
+	if l := loads[0]; l.ChatsUpdated != 1 || l.VersionsNew != 1 || l.MessagesWritten != 1 {
 		t.Errorf("twice load = %+v", l)
 	}
 	if got := current(); got != "2025-07-03 08:00:00+00 second" {
@@ -200,12 +201,13 @@ func TestIngestVersions(t *testing.T) {
 	if len(hist) != 1 || !strings.Contains(hist[0], "third") {
 		t.Errorf("history of the version = %v, want the later content", hist)
 	}
-	// A newer then an older version in the same file: the newer stays current.
+	// A newer then an older version in the same file: the newer stays
+	// current, and the new chat counts once, as inserted.
 	mixed := writeSource(t, "mixed.csv",
 		chatRow("C-2", "2025-07-05T08:00:00", "new"),
 		chatRow("C-2", "2025-07-04T08:00:00", "old"))
 	loads, _ = ingestJSON(t, url, mixed)
-	if l := loads[0]; l.ChatsInserted != 1 || l.ChatsStale != 1 || l.VersionsNew != 2 {
+	if l := loads[0]; l.ChatsInserted != 1 || l.ChatsStale != 0 || l.VersionsNew != 2 {
 		t.Errorf("mixed load = %+v", l)
 	}
 }
@@ -384,7 +386,8 @@ func TestIngestRejectBudget(t *testing.T) {
 
 // TestIngestDuplicatesAcrossBatches: a chat's rows far apart in a big file
 // (in different batches) still apply in file order: the later line of the
-// same version wins, an older version stays stale.
+// same version wins, an older version stays in history only; each chat
+// counts once.
 func TestIngestDuplicatesAcrossBatches(t *testing.T) {
 	t.Parallel()
 	rows := []string{
@@ -403,7 +406,7 @@ func TestIngestDuplicatesAcrossBatches(t *testing.T) {
 		t.Fatal(r.stderr)
 	}
 	l := loads[0]
-	if l.ChatsInserted != 2002 || l.ChatsUpdated != 1 || l.ChatsStale != 1 || l.VersionsNew != 2003 {
+	if l.ChatsInserted != 2002 || l.ChatsUpdated != 0 || l.ChatsStale != 0 || l.VersionsNew != 2003 {
 		t.Errorf("load = %+v", l)
 	}
 	conn := connect(t, url)
@@ -418,8 +421,8 @@ func TestIngestDuplicatesAcrossBatches(t *testing.T) {
 }
 
 // TestIngestAgainWithRepeatedChats: re-loading a file that has a chat
-// twice counts each row as if the file were applied again in order: the
-// older row is stale, the newer unchanged, and nothing is written.
+// several times counts each chat once: X (its older row first, the current
+// version twice after it) and Y are unchanged, and nothing is written.
 func TestIngestAgainWithRepeatedChats(t *testing.T) {
 	t.Parallel()
 	url := testURL(t)
@@ -436,7 +439,7 @@ func TestIngestAgainWithRepeatedChats(t *testing.T) {
 	if r.code != exitOK {
 		t.Fatal(r.stderr)
 	}
-	if l := loads[0]; l.ChatsUnchanged != 3 || l.ChatsStale != 1 || l.ChatsInserted+l.ChatsUpdated+l.VersionsNew+l.MessagesWritten != 0 {
+	if l := loads[0]; l.ChatsUnchanged != 2 || l.ChatsStale != 0 || l.ChatsInserted+l.ChatsUpdated+l.VersionsNew+l.MessagesWritten != 0 {
 		t.Errorf("second load = %+v", l)
 	}
 	if after := tupleVersions(t, url); !reflect.DeepEqual(before, after) {
