@@ -2,7 +2,6 @@ package etl
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"io"
 	"testing"
@@ -67,28 +66,6 @@ func BenchmarkShape(b *testing.B) {
 	for b.Loop() {
 		for i := range recs {
 			s.Shape(&recs[i])
-		}
-	}
-}
-
-// BenchmarkStream measures the whole parallel parse of a file, as ingest
-// runs it, with GOMAXPROCS workers.
-func BenchmarkStream(b *testing.B) {
-	data := generated(b, 2000)
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	for b.Loop() {
-		r, err := NewReader(bytes.NewReader(data), ReaderOptions{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		out := make(chan *Batch, 4)
-		go func() {
-			for range out {
-			}
-		}()
-		if err := Stream(context.Background(), r, StreamOptions{}, out); err != nil {
-			b.Fatal(err)
 		}
 	}
 }

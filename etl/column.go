@@ -1,6 +1,7 @@
 package etl
 
 import (
+	"encoding/csv"
 	"fmt"
 	"strings"
 )
@@ -128,3 +129,18 @@ func parseHeader(names []string) (*header, error) {
 	}
 	return h, nil
 }
+
+// HeaderLine renders a file's header names as one CSV line, as the file
+// had it (up to quoting), to keep with its load so that its rejects can be
+// written back under it.
+func HeaderLine(names []string) string {
+	var b strings.Builder
+	w := csv.NewWriter(&b)
+	w.Write(names) //nolint:errcheck // a strings.Builder does not fail
+	w.Flush()
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// DefaultHeader is the contract's 13 columns in the platform's order: the
+// header of loads recorded before chatstage kept headers.
+func DefaultHeader() string { return strings.Join(columnNames[:], ",") }

@@ -3,14 +3,11 @@ package etl
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"reflect"
-	"slices"
 	"strings"
 	"testing"
 )
@@ -304,42 +301,52 @@ func TestOpenSourceGzipAndDigest(t *testing.T) {
 	}
 }
 
-func TestStreamKeepsFileOrder(t *testing.T) {
+func TestHeaderLine(t *testing.T) {
 	t.Parallel()
-	var b strings.Builder
-	b.WriteString(testHeader)
-	for i := range 3000 {
-		if i%7 == 0 {
-			b.WriteString(",reject,t\n") // an empty chat_id
-			continue
-		}
-		fmt.Fprintf(&b, "C-%d,s,t,17,[],{},,2025-07-01T08:05:00,nl,,,,0\n", i)
+	if got := HeaderLine([]string{"chat_id", "a,b", `q"x`, "plain"}); got != `chat_id,"a,b","q""x",plain` {
+		t.Errorf("HeaderLine = %s", got)
 	}
-	r, err := NewReader(strings.NewReader(b.String()), ReaderOptions{})
+	if got := DefaultHeader(); got != strings.TrimSuffix(testHeader, "\n") {
+		t.Errorf("DefaultHeader = %s", got)
+	}
+}
+
+// TestOpenSourceTotal: the size of the stored bytes is known in advance
+// for a regular file, gzipped or not, and for standard input redirected
+// from one; not for a pipe.
+func TestOpenSourceTotal(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	plain := filepath.Join(dir, "a.csv")
+	os.WriteFile(plain, []byte("12345"), 0o600)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte("12345"))
+	zw.Close()
+	zipped := filepath.Join(dir, "a.csv.gz")
+	os.WriteFile(zipped, gz.Bytes(), 0o600)
+	f, err := os.Open(plain)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := make(chan *Batch)
-	errc := make(chan error, 1)
-	go func() { errc <- Stream(context.Background(), r, StreamOptions{Workers: 4, BatchSize: 10}, out) }()
-	var last int64
-	n := 0
-	for batch := range out {
-		lines := make([]int64, 0, len(batch.Rows)+len(batch.Rejects))
-		for _, row := range batch.Rows {
-			lines = append(lines, row.Line)
+	defer f.Close()
+	for _, tt := range []struct {
+		name  string
+		stdin io.Reader
+		want  int64
+	}{
+		{plain, nil, 5},
+		{zipped, nil, int64(gz.Len())},
+		{"-", strings.NewReader("x"), 0},
+		{"-", f, 5},
+	} {
+		src, err := OpenSource(tt.name, tt.stdin)
+		if err != nil {
+			t.Fatal(err)
 		}
-		for _, rej := range batch.Rejects {
-			lines = append(lines, rej.Line)
+		if src.Total != tt.want {
+			t.Errorf("%s: total %d, want %d", tt.name, src.Total, tt.want)
 		}
-		slices.Sort(lines)
-		if len(lines) > 0 && lines[0] <= last {
-			t.Fatalf("batch starting at line %d came after line %d", lines[0], last)
-		}
-		last = lines[len(lines)-1]
-		n += len(lines)
-	}
-	if err := <-errc; err != nil || n != 3000 {
-		t.Fatalf("err %v, %d records", err, n)
+		src.Close()
 	}
 }

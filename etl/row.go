@@ -90,26 +90,14 @@ type Row struct {
 	// Hash identifies the version's content: two records of the same
 	// version with the same hash are identical and need no write.
 	Hash [sha256.Size]byte
-
-	// LookedUp says the destination was asked about this row's key
-	// (StreamOptions.Lookup); Known and ChatExists are its answer. A Known
-	// row is not shaped: only Line, ChatID, UpdatedAt and Hash are set.
-	LookedUp, Known, Current, ChatExists bool
 }
 
 // Key identifies a version and its content without any JSON work: what a
-// destination needs to say whether it already has the version.
+// destination needs to say whether it already keeps the version as it is.
 type Key struct {
 	ChatID    string
 	UpdatedAt time.Time
 	Hash      [sha256.Size]byte
-}
-
-// KeyState is what a destination already has of a Key: the exact version
-// (Known), which is moreover the chat's current one (Current), or at least
-// some version of the chat (ChatExists).
-type KeyState struct {
-	Known, Current, ChatExists bool
 }
 
 // Message is one element of conversation_log that is an object. Values are
@@ -172,40 +160,44 @@ var errTooManyMessages = errors.New("too many messages")
 // a flag on the row (contract section 2); only a conversation over the
 // message cap is rejected, with the record written back as CSV.
 func (s *Shaper) Shape(rec *Record) (Row, *Reject) {
-	var n normalized
-	n.of(rec)
-	return s.shape(rec, &n, n.key(rec).Hash)
+	var n Normalized
+	n.Of(rec)
+	return s.ShapeNormalized(rec, &n)
 }
 
-// normalized are a record's values as the contract reads them, before any
+// Normalized are a record's values as the contract reads them, before any
 // JSON: sanitized, the trimmed fields trimmed, language lower-cased. They
-// identify the version's content (Key) without shaping it.
-type normalized struct {
+// identify the version's content (Key) without shaping it, which is what a
+// load needs to know whether the database keeps the row already. The zero
+// value is ready for Of; reuse it from record to record.
+type Normalized struct {
 	v         [numColumns]string
 	sanitized bool
+	key       Key
 }
 
-func (n *normalized) of(rec *Record) {
+// Of normalizes rec and hashes its values.
+func (n *Normalized) Of(rec *Record) {
+	n.sanitized = rec.sanitized
 	for c := range rec.values {
 		var changed bool
 		n.v[c], changed = sanitizeText(rec.values[c])
 		n.sanitized = n.sanitized || changed
 	}
-	n.sanitized = n.sanitized || rec.sanitized
 	n.v[ColChatID] = rec.ChatID
 	for _, c := range []Column{ColOrganizationID, ColLanguage, ColIsTestChat, ColCreatedAt, ColUpdatedAt, ColMessageCount} {
 		n.v[c] = strings.TrimSpace(n.v[c])
 	}
 	n.v[ColLanguage] = strings.ToLower(n.v[ColLanguage])
+	n.key = Key{ChatID: rec.ChatID, UpdatedAt: rec.UpdatedAt, Hash: hashValues(&n.v)}
 }
 
-func (n *normalized) key(rec *Record) Key {
-	return Key{ChatID: rec.ChatID, UpdatedAt: rec.UpdatedAt, Hash: hashValues(&n.v)}
-}
+// Key identifies the record's version and content.
+func (n *Normalized) Key() Key { return n.key }
 
-// shape does the work of Shape on normalized values whose hash is known.
-func (s *Shaper) shape(rec *Record, n *normalized, hash [sha256.Size]byte) (Row, *Reject) {
-	row := Row{Line: rec.Line, ChatID: rec.ChatID, UpdatedAt: rec.UpdatedAt, Hash: hash}
+// ShapeNormalized is Shape for a record that n normalized.
+func (s *Shaper) ShapeNormalized(rec *Record, n *Normalized) (Row, *Reject) {
+	row := Row{Line: rec.Line, ChatID: rec.ChatID, UpdatedAt: rec.UpdatedAt, Hash: n.key.Hash}
 	v := &n.v
 	if n.sanitized {
 		row.Flags |= FlagTextSanitized

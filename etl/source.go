@@ -9,12 +9,16 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync/atomic"
 )
 
 // Source is an opened source file: its decompressed content to read, and
 // the size and SHA-256 of its bytes as stored, known once read to the end.
 type Source struct {
 	Name string
+	// Total is the size of the stored bytes when known in advance (a
+	// regular file, gzipped or not), else 0 (a pipe).
+	Total int64
 	io.Reader
 	counter *countingReader
 	closers []io.Closer
@@ -27,6 +31,9 @@ func OpenSource(name string, stdin io.Reader) (*Source, error) {
 	var raw io.Reader
 	if name == "-" {
 		raw = stdin
+		if f, ok := stdin.(*os.File); ok {
+			s.Total = regularSize(f)
+		}
 	} else {
 		f, err := os.Open(name)
 		if err != nil {
@@ -34,6 +41,7 @@ func OpenSource(name string, stdin io.Reader) (*Source, error) {
 		}
 		s.closers = append(s.closers, f)
 		raw = f
+		s.Total = regularSize(f)
 	}
 	s.counter = &countingReader{r: raw, h: sha256.New()}
 	s.Reader = s.counter
@@ -49,8 +57,18 @@ func OpenSource(name string, stdin io.Reader) (*Source, error) {
 	return s, nil
 }
 
-// Size returns the number of stored bytes read so far.
-func (s *Source) Size() int64 { return s.counter.n }
+// regularSize is the size of f when it is a regular file, else 0.
+func regularSize(f *os.File) int64 {
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return 0
+	}
+	return fi.Size()
+}
+
+// Size returns the number of stored bytes read so far. It is safe to call
+// while another goroutine reads, for a progress report.
+func (s *Source) Size() int64 { return s.counter.n.Load() }
 
 // SHA256 returns the digest of the stored bytes read so far; after the
 // reader returned io.EOF it is the file's.
@@ -70,12 +88,12 @@ func (s *Source) Close() error {
 type countingReader struct {
 	r io.Reader
 	h hash.Hash
-	n int64
+	n atomic.Int64
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
-	c.n += int64(n)
+	c.n.Add(int64(n))
 	c.h.Write(p[:n])
 	return n, err
 }

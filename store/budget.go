@@ -2,18 +2,10 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
-
-	"github.com/jackc/pgx/v5"
 )
-
-// ErrRejectBudget: a load rejected more rows than its budget allowed. Its
-// rows were not merged; the load record (failed) and its rejects are kept
-// for inspection.
-var ErrRejectBudget = errors.New("reject budget exceeded")
 
 // RejectBudget is how many rejected rows a load may have: a count, or a
 // percentage of the rows read. The zero value allows any number.
@@ -62,21 +54,21 @@ UPDATE staging.loads SET status = 'failed', finished_at = clock_timestamp(), err
     size_bytes = $3, sha256 = $4, rows_read = $5, rows_rejected = $6
 WHERE load_id = $1`
 
-// loadOverBudget keeps the rejects and the failed load record, and nothing
-// of the rows: the merge never runs.
-func (s *Store) loadOverBudget(ctx context.Context, tx pgx.Tx, res Load, b RejectBudget) (Load, error) {
+// overBudget keeps the rejects and the failed load record, and nothing of
+// the rows: the merge never runs.
+func (l *Load) overBudget(ctx context.Context, res LoadResult) (LoadResult, error) {
 	res.Status = "failed"
 	res.Error = fmt.Sprintf("%d of %d rows rejected, over the budget of %s; no row was loaded, the rejects are kept",
-		res.RowsRejected, res.RowsRead, b)
-	if _, err := tx.Exec(ctx, rejectsInsertSQL, res.LoadID); err != nil {
-		return res, fmt.Errorf("load %d: storing rejects: %w", res.LoadID, err)
+		res.RowsRejected, res.RowsRead, l.p.RejectBudget)
+	if _, err := l.tx.Exec(ctx, rejectsInsertSQL, l.id); err != nil {
+		return res, l.s.translate(err, l.step("storing rejects"))
 	}
-	if _, err := tx.Exec(ctx, loadOverBudgetSQL, res.LoadID, storable(res.Error), res.SizeBytes, res.SHA256,
+	if _, err := l.tx.Exec(ctx, loadOverBudgetSQL, l.id, storable(res.Error), res.SizeBytes, res.SHA256,
 		res.RowsRead, res.RowsRejected); err != nil {
-		return res, fmt.Errorf("load %d: recording failure: %w", res.LoadID, err)
+		return res, l.s.translate(err, l.step("recording failure"))
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return res, fmt.Errorf("load %d: committing: %w", res.LoadID, err)
+	if err := l.end(ctx, l.tx.Commit); err != nil {
+		return res, l.s.translate(err, l.step("committing"))
 	}
-	return res, fmt.Errorf("load %d: %w: %s", res.LoadID, ErrRejectBudget, res.Error)
+	return res, fmt.Errorf("%w: %s", ErrRejectBudget, res.Error)
 }

@@ -4,19 +4,19 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/chatstage/chatstage/etl"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// Load is the record of one ingested file: what staging.loads keeps.
-type Load struct {
+// LoadResult is the record of one load: what staging.loads keeps of it.
+// Its JSON form is what ingest --json prints.
+type LoadResult struct {
 	LoadID          int64  `json:"load_id"`
 	Source          string `json:"source"`
-	Status          string `json:"status"`
+	Status          string `json:"status"` // running, succeeded, failed; dry_run for a dry run
 	SizeBytes       int64  `json:"size_bytes"`
 	SHA256          string `json:"sha256"`
 	RowsRead        int64  `json:"rows_read"`
@@ -30,251 +30,408 @@ type Load struct {
 	Error           string `json:"error,omitempty"`
 }
 
-// SourceInfo describes the bytes of a source once it has been read whole.
+// SourceInfo describes the bytes of a source as read: all of them once it
+// was read to its end, those read until then after a failure.
 type SourceInfo struct {
 	SizeBytes int64
 	SHA256    []byte
 }
 
-// LoadParams are the inputs of LoadRun.
-type LoadParams struct {
-	LoadID int64
-	Source string
-	// RejectBudget fails the load when it rejects more rows than this.
-	RejectBudget RejectBudget
-	// DryRun does all of the load in a transaction that is rolled back:
-	// the counts are those the load would have, and nothing stays, not
-	// even a load record or a load_id. LoadID must be 0 (no LoadBegin):
-	// the record is made inside the transaction, under id 0, for the
-	// rejects' foreign key. The result has Status "dry_run"; when the rows
-	// rejected exceed RejectBudget, its Error says the load would fail,
-	// and the merge is counted all the same.
-	DryRun bool
-	// Batches delivers the shaped file; LoadRun reads it until closed.
-	Batches <-chan *etl.Batch
-	// Finish is called once Batches is closed. It returns what was read, or
-	// the error that ended the stream early, which fails the load.
-	Finish func() (SourceInfo, error)
+// KeyState is what the database keeps of an etl.Key: the exact version
+// with that content (Known), which is moreover its chat's current version
+// (Current), or at least some version of the chat (ChatExists).
+type KeyState struct {
+	Known, Current, ChatExists bool
 }
 
-const loadBeginSQL = `INSERT INTO staging.loads (source) VALUES ($1) RETURNING load_id`
+// Known is a row whose exact version the database keeps as it is
+// (KeyState.Known): only its key travels.
+type Known struct {
+	Line    int64
+	Key     etl.Key
+	Current bool // the version is its chat's current one
+}
+
+// Batch is a run of consecutive records of a file, sorted by the way each
+// goes into the database. The caller sorts them by the load's lookups and
+// by what the file held before, and hands batches to Copy in file order:
+// the merge applies the file as if row by row, in order.
+type Batch struct {
+	// Direct are rows that are the first row in the file of a chat the
+	// database does not have (KeyState.ChatExists is false). Nothing can
+	// conflict with them, so Copy writes them straight into the staging
+	// tables (the bulk path), or merges them when the load has a reject
+	// budget (a load over budget must drop its rows and keep its rejects).
+	Direct []*etl.Row
+	// Merged are the other rows whose version the database does not keep
+	// as it is. They go through the merge (merge.go).
+	Merged []*etl.Row
+	// KnownFirst are rows whose version the database keeps as it is and
+	// that are the first row of their chat in the file: counted
+	// (unchanged when Current, else stale) and written nowhere.
+	KnownFirst []Known
+	// KnownAgain are rows whose version the database keeps as it is, of a
+	// chat the file named before: the merge needs their keys to count
+	// their chat once.
+	KnownAgain []Known
+	// Rejects are the records that cannot be chat versions.
+	Rejects []etl.Reject
+}
+
+// BatchSource yields a load's batches in file order, as pgx's
+// CopyFromSource yields rows: Copy calls Next until it returns false, then
+// Err, which tells the end of the file from a failure.
+type BatchSource interface {
+	Next() bool
+	Batch() *Batch
+	Err() error
+}
+
+// LoadParams describe a load to begin.
+type LoadParams struct {
+	// Source is the file's name as given, "-" for standard input.
+	Source string
+	// Header is the file's header line, kept with the load so its rejects
+	// can be written back under it.
+	Header string
+	// DryRun does the whole load in a transaction that is rolled back: the
+	// counts are those the load would have, and nothing stays, not even a
+	// load record or a load_id.
+	DryRun bool
+	// RejectBudget fails a load that rejects more rows than it allows.
+	RejectBudget RejectBudget
+}
+
+// Load is one load in progress: a value that owns its connection and its
+// transaction, as pgx.Tx does. Begin it with Store.LoadBegin, look rows up
+// with Lookup while the file streams, Copy the batches, then Commit, or
+// Fail. Close releases whatever is left and is always safe to defer.
+//
+// A Load holds the ingest lock from LoadBegin to its end, so loads run one
+// at a time and the answers of Lookup stay true until it commits.
+type Load struct {
+	s        *Store
+	p        LoadParams
+	conn     *pgxpool.Conn
+	tx       pgx.Tx
+	id       int64 // 0 for a dry run
+	started  time.Time
+	noLookup bool // the history was empty at begin: nothing to look up
+	counts   copyCounts
+}
+
+// ID returns the load's id; 0 for a dry run.
+func (l *Load) ID() int64 { return l.id }
+
+const loadBeginSQL = `INSERT INTO staging.loads (source, header) VALUES ($1, $2) RETURNING load_id`
 
 // loadDryRunSQL records a dry run's load, inside its transaction, under id
-// 0, which the identity never gives: taking none from it leaves even the
-// sequence as it was. The ingest lock keeps two dry runs from meeting.
-const loadDryRunSQL = `INSERT INTO staging.loads (load_id, source) OVERRIDING SYSTEM VALUE VALUES (0, $1) RETURNING load_id`
+// 0, which the identity never gives (the rejects' foreign key needs a
+// load): taking none from it leaves even the sequence as it was.
+const loadDryRunSQL = `INSERT INTO staging.loads (load_id, source, header) OVERRIDING SYSTEM VALUE VALUES (0, $1, $2)`
 
 // loadLockSQL marks a load as alive: its connection holds this session
 // lock until the load ends, and a 'running' load whose lock is free has
 // lost its process (see LoadsRecover).
 const loadLockSQL = `SELECT pg_advisory_lock(` + loadLockClass + `, $1::integer)`
 
-// LoadBegin records a new load of source with status running and commits
-// it at once, so that a load that later fails or dies is still on record.
-// The connection that recorded it is kept, holding the load's liveness
-// lock, for LoadRun.
-func (s *Store) LoadBegin(ctx context.Context, source string) (int64, error) {
+// ingestLockSQL serializes loads for their whole duration: a second load
+// waits for the first to end, so two loads never compute the current
+// state from the same snapshot, and the lookups made while a file streams
+// stay true until its load commits.
+const ingestLockSQL = `SELECT pg_advisory_lock(hashtext('chatstage.ingest'))`
+
+const historyEmptySQL = `SELECT NOT EXISTS (SELECT 1 FROM staging.chat_versions)`
+
+// LoadBegin begins a load. Unless it is a dry run, it first records the
+// load with status running and commits that at once, so a load that later
+// fails or dies is still on record. It then waits for the ingest lock and
+// begins the load's transaction, in which the landing tables live.
+func (s *Store) LoadBegin(ctx context.Context, p LoadParams) (*Load, error) {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("recording load of %s: %w", source, err)
+		return nil, s.translate(err, "beginning the load of "+p.Source)
 	}
-	var id int64
-	if err := conn.QueryRow(ctx, loadBeginSQL, storable(source)).Scan(&id); err != nil {
-		conn.Release()
-		return 0, fmt.Errorf("recording load of %s: %w", source, err)
+	l := &Load{s: s, p: p, conn: conn, started: time.Now()}
+	if err := l.begin(ctx); err != nil {
+		l.Close()
+		return nil, err
 	}
-	if _, err := conn.Exec(ctx, loadLockSQL, id); err != nil {
-		conn.Release()
-		return 0, fmt.Errorf("recording load of %s: %w", source, err)
-	}
-	// Loads are serialized from here, not only inside LoadRun: the rows are
-	// looked up (LoadLookup) while the file streams, and those answers must
-	// hold until this load commits.
-	if _, err := conn.Exec(ctx, ingestSessionLockSQL); err != nil {
-		loadConnRelease(conn)
-		return 0, fmt.Errorf("waiting for the ingest lock: %w", err)
-	}
-	s.loadConnsMu.Lock()
-	s.loadConns[id] = conn
-	s.loadConnsMu.Unlock()
-	return id, nil
+	return l, nil
 }
 
-// loadConn takes the connection LoadBegin kept for a load.
-func (s *Store) loadConn(ctx context.Context, loadID int64) (*pgxpool.Conn, error) {
-	s.loadConnsMu.Lock()
-	conn := s.loadConns[loadID]
-	delete(s.loadConns, loadID)
-	s.loadConnsMu.Unlock()
-	if conn == nil {
-		return nil, fmt.Errorf("load %d was not begun by this process", loadID)
-	}
-	return conn, nil
-}
-
-// loadConnRelease ends a load's locks (liveness and ingest) and returns its
-// connection.
-// A connection whose unlock fails (dead server) is closed instead, which
-// releases the lock too.
-func loadConnRelease(conn *pgxpool.Conn) {
-	ctx, cancel := context.WithTimeout(context.Background(), defaultCleanupTimeout)
-	defer cancel()
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_unlock_all()`); err != nil {
-		conn.Conn().Close(ctx)
-	}
-	conn.Release()
-}
-
-const loadFailSQL = `
-UPDATE staging.loads SET status = 'failed', error = $2, finished_at = clock_timestamp(),
-    size_bytes = $3, sha256 = $4
-WHERE load_id = $1 AND status = 'running'`
-
-// LoadFail marks a load failed with its cause and what was read of its
-// source until then: the size and SHA-256 of the bytes read (contract
-// section 3), so that a truncated file can be told from the one that
-// later loads. It uses a fresh context: it runs after the load's own
-// context was cancelled, typically on Ctrl-C.
-//
-// It tries up to three times: after a server restart the pool may first
-// hand out connections that died with it, and discards each that fails.
-func (s *Store) LoadFail(loadID int64, read SourceInfo, cause error) error {
-	ctx, cancel := context.WithTimeout(context.Background(), defaultCleanupTimeout)
-	defer cancel()
-	var err error
-	for range 3 {
-		_, err = s.pool.Exec(ctx, loadFailSQL, loadID, storable(cause.Error()), read.SizeBytes, hex.EncodeToString(read.SHA256))
-		if err == nil || ctx.Err() != nil {
-			return err
+func (l *Load) begin(ctx context.Context) error {
+	source, header := storable(l.p.Source), storable(l.p.Header)
+	if !l.p.DryRun {
+		if err := l.conn.QueryRow(ctx, loadBeginSQL, source, header).Scan(&l.id); err != nil {
+			return l.s.translate(err, "recording the load of "+l.p.Source)
+		}
+		if _, err := l.conn.Exec(ctx, loadLockSQL, l.id); err != nil {
+			return l.s.translate(err, "recording the load of "+l.p.Source)
 		}
 	}
-	return err
-}
-
-// ingestLockKey serializes loads: a second ingest waits for the first to
-// commit, so the two never compute the current state from the same snapshot.
-const ingestLockSQL = `SELECT pg_advisory_xact_lock(hashtext('chatstage.ingest'))`
-
-// ingestSessionLockSQL takes the same lock for the whole of a load, from
-// LoadBegin (or DryRunBegin) to its end; LoadRun's transaction then takes
-// it again, which a session that holds it gets at once.
-const ingestSessionLockSQL = `SELECT pg_advisory_lock(hashtext('chatstage.ingest'))`
-
-// DryRunBegin prepares a dry run as LoadBegin prepares a load, without
-// recording anything: it waits for the ingest lock and keeps the
-// connection for LoadRun.
-func (s *Store) DryRunBegin(ctx context.Context) error {
-	conn, err := s.pool.Acquire(ctx)
+	if _, err := l.conn.Exec(ctx, ingestLockSQL); err != nil {
+		return l.s.translate(err, "waiting for the ingest lock")
+	}
+	tx, err := l.conn.Begin(ctx)
 	if err != nil {
-		return fmt.Errorf("dry run: %w", err)
+		return l.s.translate(err, l.step("beginning"))
 	}
-	if _, err := conn.Exec(ctx, ingestSessionLockSQL); err != nil {
-		loadConnRelease(conn)
-		return fmt.Errorf("dry run: waiting for the ingest lock: %w", err)
+	l.tx = tx
+	prepare := append([]string{loadCompressionSQL}, landingCreateSQL()...)
+	for _, q := range prepare {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			return l.s.translate(err, l.step("preparing"))
+		}
 	}
-	s.loadConnsMu.Lock()
-	s.loadConns[dryRunID] = conn
-	s.loadConnsMu.Unlock()
+	if l.p.DryRun {
+		if _, err := tx.Exec(ctx, loadDryRunSQL, source, header); err != nil {
+			return l.s.translate(err, l.step("preparing"))
+		}
+	}
+	if err := tx.QueryRow(ctx, historyEmptySQL).Scan(&l.noLookup); err != nil {
+		return l.s.translate(err, l.step("looking up the history"))
+	}
 	return nil
 }
 
-// dryRunID keys a dry run's connection; no load has id 0.
-const dryRunID = 0
-
-// LoadRun copies the batches of one file into a temporary table and merges
-// them into the staging tables, all in one transaction: after an error or a
-// cancelled context nothing of the file is visible. On success the load is
-// marked succeeded with its counts.
-func (s *Store) LoadRun(ctx context.Context, p LoadParams) (Load, error) {
-	res := Load{LoadID: p.LoadID, Source: p.Source, Status: "running"}
-	var conn *pgxpool.Conn
-	var err error
-	if p.DryRun {
-		// No record outside the transaction, so no liveness lock to hold.
-		if conn, err = s.loadConn(ctx, dryRunID); err != nil {
-			return res, fmt.Errorf("dry run: %w", err)
-		}
-		defer loadConnRelease(conn)
-	} else {
-		if conn, err = s.loadConn(ctx, p.LoadID); err != nil {
-			return res, err
-		}
-		defer loadConnRelease(conn)
+// step names what a load was doing, for errors.
+func (l *Load) step(what string) string {
+	if l.p.DryRun {
+		return "dry run: " + what
 	}
-	tx, err := conn.Begin(ctx)
+	return fmt.Sprintf("load %d: %s", l.id, what)
+}
+
+// lookupSQL says, for each key of a batch, whether its exact version is
+// kept as it is, whether that version is the chat's current one, and
+// whether the chat exists at all.
+const lookupSQL = `
+SELECT k.known,
+       coalesce(c.updated_at = k.updated_at AND c.row_hash = k.row_hash, false),
+       c.chat_id IS NOT NULL OR k.known
+FROM (
+    SELECT k.i, k.chat_id, k.updated_at, k.row_hash,
+           EXISTS (SELECT 1 FROM staging.chat_versions v
+                   WHERE v.chat_id = k.chat_id AND v.updated_at = k.updated_at AND v.row_hash = k.row_hash) AS known
+    FROM unnest($1::text[], $2::timestamptz[], $3::bytea[]) WITH ORDINALITY AS k(chat_id, updated_at, row_hash, i)
+) k
+LEFT JOIN staging.chats c ON c.chat_id = k.chat_id
+ORDER BY k.i`
+
+// Lookup returns what the database keeps of each key, in the order of
+// keys: one query for all of them, on another of the pool's connections
+// (the load's own is busy copying). It is safe for concurrent use. On a
+// history that was empty when the load began it answers without asking.
+func (l *Load) Lookup(ctx context.Context, keys []etl.Key) ([]KeyState, error) {
+	states := make([]KeyState, len(keys))
+	if l.noLookup || len(keys) == 0 {
+		return states, nil
+	}
+	ids := make([]string, len(keys))
+	times := make([]time.Time, len(keys))
+	hashes := make([][]byte, len(keys))
+	for i := range keys {
+		ids[i], times[i], hashes[i] = keys[i].ChatID, keys[i].UpdatedAt, keys[i].Hash[:]
+	}
+	rows, err := l.s.pool.Query(ctx, lookupSQL, ids, times, hashes)
 	if err != nil {
-		return res, fmt.Errorf("load %d: %w", p.LoadID, err)
+		return nil, l.s.translate(err, l.step("looking up rows"))
 	}
-	defer func() {
-		// A no-op after Commit. Bounded: after Ctrl-C the server may still be
-		// cancelling a statement, and closing the connection rolls back too.
-		ctx, cancel := context.WithTimeout(context.Background(), defaultCleanupTimeout)
-		defer cancel()
-		tx.Rollback(ctx) //nolint:errcheck
-	}()
-	for _, q := range []string{ingestLockSQL, loadCompressionSQL, incomingCreateSQL, knownFirstCreateSQL} {
-		if _, err := tx.Exec(ctx, q); err != nil {
-			return res, fmt.Errorf("load %d: preparing: %w", p.LoadID, err)
+	defer rows.Close()
+	i := 0
+	for rows.Next() {
+		if i == len(states) {
+			return nil, fmt.Errorf("%s: more answers than keys", l.step("looking up rows"))
 		}
-	}
-	if p.DryRun {
-		if err := tx.QueryRow(ctx, loadDryRunSQL, storable(p.Source)).Scan(&res.LoadID); err != nil {
-			return res, fmt.Errorf("dry run: %w", err)
+		if err := rows.Scan(&states[i].Known, &states[i].Current, &states[i].ChatExists); err != nil {
+			return nil, l.s.translate(err, l.step("looking up rows"))
 		}
+		i++
 	}
+	if err := rows.Err(); err != nil {
+		return nil, l.s.translate(err, l.step("looking up rows"))
+	}
+	if i != len(states) {
+		return nil, fmt.Errorf("%s: %d answers for %d keys", l.step("looking up rows"), i, len(keys))
+	}
+	return states, nil
+}
 
-	copyStart := time.Now()
-	// Under a reject budget every row goes through the landing table, so
-	// that a load over budget can keep its rejects and drop its rows.
-	direct := !p.RejectBudget.set
-	counted, copyErr := s.loadCopy(ctx, tx, res.LoadID, p.Batches, direct)
-	s.logger.Debug("copy done", "load_id", p.LoadID, "duration", time.Since(copyStart))
-	if copyErr != nil {
-		// Drain so the producer is never blocked on a load that gave up.
-		go func() {
-			for range p.Batches {
+// copyCounts are what Copy counted of the rows it sent.
+type copyCounts struct {
+	rows, rejects    int64 // records: kept rows and rejects
+	direct           int64 // rows written straight into the staging tables: new chats
+	directMessages   int64
+	unchanged, stale int64 // KnownFirst rows
+}
+
+// copyRound collects the rows of several batches, by table, to be copied
+// in one COPY per table: a COPY costs a round trip, a batch is a few
+// hundred rows.
+type copyRound struct {
+	incoming, direct []*etl.Row
+	knownFirst       []Known
+	knownAgain       []Known
+	rejects          []*etl.Reject
+	bytes            int
+}
+
+// copyRoundBytes is about how much a round holds before it is copied:
+// enough that a COPY's round trip is nothing next to its rows, little
+// enough that memory stays flat and the database works while the file is
+// still being read.
+const copyRoundBytes = 4 << 20
+
+func (r *copyRound) add(b *Batch, direct bool) {
+	for _, row := range b.Direct {
+		if direct {
+			r.direct = append(r.direct, row)
+		} else {
+			r.incoming = append(r.incoming, row)
+		}
+		r.bytes += rowBytes(row)
+	}
+	for _, row := range b.Merged {
+		r.incoming = append(r.incoming, row)
+		r.bytes += rowBytes(row)
+	}
+	r.knownFirst = append(r.knownFirst, b.KnownFirst...)
+	r.knownAgain = append(r.knownAgain, b.KnownAgain...)
+	for i := range b.Rejects {
+		r.rejects = append(r.rejects, &b.Rejects[i])
+		r.bytes += len(b.Rejects[i].Raw)
+	}
+	for _, k := range b.KnownFirst {
+		r.bytes += 96 + len(k.Key.ChatID)
+	}
+	for _, k := range b.KnownAgain {
+		r.bytes += 96 + len(k.Key.ChatID)
+	}
+}
+
+func rowBytes(r *etl.Row) int { return 256 + len(r.ConversationLog.S) + len(r.StructuredInfo.S) }
+
+// Copy reads src to its end and copies its rows into the load's landing
+// tables, and the direct ones into the staging tables, in the load's
+// transaction. An error from src, or ctx's, ends the load's usefulness:
+// Fail it.
+func (l *Load) Copy(ctx context.Context, src BatchSource) error {
+	direct := !l.p.RejectBudget.set
+	var r copyRound
+	for src.Next() {
+		b := src.Batch()
+		l.counts.rows += int64(len(b.Direct) + len(b.Merged) + len(b.KnownFirst) + len(b.KnownAgain))
+		l.counts.rejects += int64(len(b.Rejects))
+		for _, k := range b.KnownFirst {
+			if k.Current {
+				l.counts.unchanged++
+			} else {
+				l.counts.stale++
 			}
-		}()
-	}
-	info, srcErr := p.Finish()
-	if srcErr != nil {
-		return res, srcErr
-	}
-	if copyErr != nil {
-		return res, fmt.Errorf("load %d: copying rows: %w", p.LoadID, copyErr)
-	}
-	res.RowsRead, res.RowsRejected = counted.rows+counted.rejects, counted.rejects
-	res.SizeBytes, res.SHA256 = info.SizeBytes, hex.EncodeToString(info.SHA256)
-
-	if !p.DryRun && p.RejectBudget.exceeded(res.RowsRejected, res.RowsRead) {
-		return s.loadOverBudget(ctx, tx, res, p.RejectBudget)
-	}
-
-	if err := s.merge(ctx, tx, &res, counted); err != nil {
-		return res, fmt.Errorf("load %d: merging: %w", p.LoadID, err)
-	}
-	if p.DryRun {
-		if err := tx.Rollback(ctx); err != nil {
-			return res, fmt.Errorf("dry run: rolling back: %w", err)
 		}
-		res.LoadID, res.Status = 0, "dry_run"
-		if p.RejectBudget.exceeded(res.RowsRejected, res.RowsRead) {
+		r.add(b, direct)
+		if r.bytes >= copyRoundBytes {
+			if err := l.copyRound(ctx, &r); err != nil {
+				return err
+			}
+			r = copyRound{}
+		}
+	}
+	if err := src.Err(); err != nil {
+		return err
+	}
+	return l.copyRound(ctx, &r)
+}
+
+// copyRound copies one round, table by table.
+func (l *Load) copyRound(ctx context.Context, r *copyRound) error {
+	start := time.Now()
+	var msgs []messageRow
+	for _, row := range r.incoming {
+		for i := range row.Messages {
+			msgs = append(msgs, messageRow{row, i})
+		}
+	}
+	var err error
+	copyTo := func(n func() (int64, error)) {
+		if err == nil {
+			_, err = n()
+		}
+	}
+	copyTo(func() (int64, error) { return incomingRejectsTable.copyRows(ctx, l.tx, r.rejects) })
+	copyTo(func() (int64, error) { return knownFirstTable.copyRows(ctx, l.tx, r.knownFirst) })
+	copyTo(func() (int64, error) { return incomingKeysTable.copyRows(ctx, l.tx, r.knownAgain) })
+	copyTo(func() (int64, error) { return incomingTable.copyRows(ctx, l.tx, r.incoming) })
+	copyTo(func() (int64, error) { return incomingMessagesTable.copyRows(ctx, l.tx, msgs) })
+	if len(r.direct) > 0 {
+		rows := make([]loadRow, len(r.direct))
+		msgs = msgs[:0]
+		for i, row := range r.direct {
+			rows[i] = loadRow{row, l.id}
+			for j := range row.Messages {
+				msgs = append(msgs, messageRow{row, j})
+			}
+		}
+		copyTo(func() (int64, error) { return chatVersionsTable.copyRows(ctx, l.tx, rows) })
+		copyTo(func() (int64, error) { return chatsTable.copyRows(ctx, l.tx, rows) })
+		copyTo(func() (int64, error) { return messagesTable.copyRows(ctx, l.tx, msgs) })
+		l.counts.direct += int64(len(r.direct))
+		l.counts.directMessages += int64(len(msgs))
+	}
+	if err != nil {
+		return l.s.translate(err, l.step("copying rows"))
+	}
+	l.s.logger.Debug("copy round", "load_id", l.id, "rows", len(r.incoming)+len(r.direct), "duration", time.Since(start))
+	return nil
+}
+
+// Commit merges what Copy copied into the staging tables and commits the
+// load with its counts and the size and SHA-256 of its source: after it,
+// the whole file is visible, or, on an error, nothing of it (Fail it). A
+// dry run is merged the same way and rolled back; its result has status
+// dry_run, and an Error saying so when it would exceed its reject budget.
+// A load over its reject budget keeps only its rejects and a failed record
+// and returns ErrRejectBudget.
+func (l *Load) Commit(ctx context.Context, read SourceInfo) (LoadResult, error) {
+	res := LoadResult{LoadID: l.id, Source: l.p.Source, Status: "running",
+		SizeBytes: read.SizeBytes, SHA256: hex.EncodeToString(read.SHA256)}
+	res.RowsRead, res.RowsRejected = l.counts.rows+l.counts.rejects, l.counts.rejects
+	over := l.p.RejectBudget.exceeded(res.RowsRejected, res.RowsRead)
+	if over && !l.p.DryRun {
+		return l.overBudget(ctx, res)
+	}
+	if err := l.merge(ctx, &res); err != nil {
+		return res, err
+	}
+	if l.p.DryRun {
+		if err := l.end(ctx, l.tx.Rollback); err != nil {
+			return res, l.s.translate(err, l.step("rolling back"))
+		}
+		res.Status = "dry_run"
+		if over {
 			res.Error = fmt.Sprintf("the load would fail: %d of %d rows rejected, over the budget of %s",
-				res.RowsRejected, res.RowsRead, p.RejectBudget)
+				res.RowsRejected, res.RowsRead, l.p.RejectBudget)
 		}
 		return res, nil
 	}
-	res.Status = "succeeded"
-	if _, err := tx.Exec(ctx, loadSucceedSQL, res.LoadID, res.SizeBytes, res.SHA256,
+	if _, err := l.tx.Exec(ctx, loadSucceedSQL, res.LoadID, res.SizeBytes, res.SHA256,
 		res.RowsRead, res.RowsRejected, res.VersionsNew, res.ChatsInserted, res.ChatsUpdated,
 		res.ChatsUnchanged, res.ChatsStale, res.MessagesWritten); err != nil {
-		return res, fmt.Errorf("load %d: recording success: %w", p.LoadID, err)
+		return res, l.s.translate(err, l.step("recording success"))
 	}
-	if err := tx.Commit(ctx); err != nil {
-		res.Status = "running"
-		return res, fmt.Errorf("load %d: committing: %w", p.LoadID, err)
+	if err := l.end(ctx, l.tx.Commit); err != nil {
+		return res, l.s.translate(err, l.step("committing"))
 	}
+	res.Status = "succeeded"
 	return res, nil
+}
+
+// end runs commit or rollback, after which the transaction is over.
+func (l *Load) end(ctx context.Context, f func(context.Context) error) error {
+	err := f(ctx)
+	l.tx = nil
+	return err
 }
 
 const loadSucceedSQL = `
@@ -284,15 +441,64 @@ UPDATE staging.loads SET status = 'succeeded', finished_at = clock_timestamp(),
     messages_written = $11
 WHERE load_id = $1`
 
-const historyEmptySQL = `SELECT NOT EXISTS (SELECT 1 FROM staging.chat_versions)`
+const loadFailSQL = `
+UPDATE staging.loads SET status = 'failed', error = $2, finished_at = clock_timestamp(),
+    size_bytes = $3, sha256 = $4
+WHERE load_id = $1 AND status = 'running'`
 
-// storable makes text that chatstage did not read through etl (a file
-// name, a header line, an error message that quotes them) storable as
-// PostgreSQL text, which refuses NUL and invalid UTF-8: a file named with
-// a Latin-1 byte must not fail its load before it starts.
-func storable(s string) string {
-	if utf8.ValidString(s) && !strings.ContainsRune(s, 0) {
-		return s
+// Fail rolls the load back and records it failed with its cause and what
+// was read of its source until then: the size and SHA-256 of the bytes
+// read (contract section 3), so that a truncated file can be told from the
+// one that later loads. It runs even when ctx was cancelled (typically by
+// Ctrl-C), bounded in time. A dry run only rolls back.
+//
+// It tries the record up to three times: after a server restart the pool
+// may first hand out connections that died with it.
+func (l *Load) Fail(ctx context.Context, read SourceInfo, cause error) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), defaultCleanupTimeout)
+	defer cancel()
+	l.rollback(ctx)
+	if l.p.DryRun || l.id == 0 {
+		return nil
 	}
-	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
+	var err error
+	for range 3 {
+		_, err = l.s.pool.Exec(ctx, loadFailSQL, l.id, storable(cause.Error()), read.SizeBytes, hex.EncodeToString(read.SHA256))
+		if err == nil || ctx.Err() != nil {
+			break
+		}
+	}
+	if err != nil {
+		return l.s.translate(err, l.step("recording the failure"))
+	}
+	return nil
+}
+
+// defaultCleanupTimeout bounds the statements run after a load was
+// interrupted, so Ctrl-C never hangs on a dead server.
+const defaultCleanupTimeout = 5 * time.Second
+
+func (l *Load) rollback(ctx context.Context) {
+	if l.tx != nil {
+		l.tx.Rollback(ctx) //nolint:errcheck // closing the connection rolls back too
+		l.tx = nil
+	}
+}
+
+// Close ends whatever the load still holds: its transaction (rolled back
+// if neither Commit nor Fail ended it), its locks (liveness and ingest)
+// and its connection. A connection whose unlock fails (a dead server) is
+// closed instead, which releases the locks too. It is safe to call twice.
+func (l *Load) Close() {
+	if l.conn == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), defaultCleanupTimeout)
+	defer cancel()
+	l.rollback(ctx)
+	if _, err := l.conn.Exec(ctx, `SELECT pg_advisory_unlock_all()`); err != nil {
+		l.conn.Conn().Close(ctx) //nolint:errcheck // the pool drops a closed connection
+	}
+	l.conn.Release()
+	l.conn = nil
 }

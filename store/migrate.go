@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/chatstage/chatstage/migrations"
@@ -46,7 +45,7 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 	defer done()
 	res, err := p.Up(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("migrating %s: %w", s.target, err)
+		return 0, s.translate(err, "migrating "+s.target)
 	}
 	for _, r := range res {
 		s.logger.Info("migration applied", "version", r.Source.Version, "file", r.Source.Path, "duration", r.Duration)
@@ -63,7 +62,7 @@ func (s *Store) MigrationStatus(ctx context.Context) ([]MigrationState, error) {
 	defer done()
 	st, err := p.Status(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("reading migration status of %s: %w", s.target, err)
+		return nil, s.translate(err, "reading the migration status of "+s.target)
 	}
 	out := make([]MigrationState, len(st))
 	for i, m := range st {
@@ -72,15 +71,10 @@ func (s *Store) MigrationStatus(ctx context.Context) ([]MigrationState, error) {
 	return out, nil
 }
 
-// ErrEncoding: the database's encoding is not UTF8. chatstage stores text
-// from any language; another encoding would refuse some of it and fail
-// whole loads on one row's character.
-var ErrEncoding = errors.New("the database's encoding is not UTF8")
-
 func (s *Store) checkEncoding(ctx context.Context) error {
 	var enc string
 	if err := s.pool.QueryRow(ctx, `SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = current_database()`).Scan(&enc); err != nil {
-		return fmt.Errorf("reading the encoding of %s: %w", s.target, err)
+		return s.translate(err, "reading the encoding of "+s.target)
 	}
 	if enc != "UTF8" {
 		return fmt.Errorf("%w: %s is %s; create it with ENCODING 'UTF8' TEMPLATE template0", ErrEncoding, s.target, enc)

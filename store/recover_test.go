@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/chatstage/chatstage/internal/dbtest"
+	"github.com/chatstage/chatstage/store"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -14,10 +15,12 @@ func TestLoadsRecover(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	st, url := dbtest.Store(t)
-	dead, err := st.LoadBegin(ctx, "dead.csv")
+	deadLoad, err := st.LoadBegin(ctx, store.LoadParams{Source: "dead.csv"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer deadLoad.Close()
+	dead := deadLoad.ID()
 	// The dead load's process is gone: release its lock by hand, as the
 	// server does when a session ends.
 	conn, err := pgx.Connect(ctx, url)
@@ -32,10 +35,12 @@ func TestLoadsRecover(t *testing.T) {
 	}
 	// The next load can begin once the dead one's session, and with it the
 	// ingest lock, is gone.
-	alive, err := st.LoadBegin(ctx, "alive.csv")
+	aliveLoad, err := st.LoadBegin(ctx, store.LoadParams{Source: "alive.csv"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer aliveLoad.Close()
+	alive := aliveLoad.ID()
 	var got []int64
 	for range 50 { // the terminated session's locks go with it, within milliseconds
 		if got, err = st.LoadsRecover(ctx); err != nil {

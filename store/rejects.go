@@ -27,18 +27,6 @@ type RejectsLoad struct {
 	HeaderKnown bool
 }
 
-const loadHeaderSetSQL = `UPDATE staging.loads SET header = $2 WHERE load_id = $1`
-
-// LoadHeaderSet records the header line of a load's source file, so its
-// rejects can be written back under it. It commits at once, like
-// LoadBegin: the header of a load that later fails is still on record.
-func (s *Store) LoadHeaderSet(ctx context.Context, loadID int64, header string) error {
-	if _, err := s.pool.Exec(ctx, loadHeaderSetSQL, loadID, storable(header)); err != nil {
-		return fmt.Errorf("recording the header of load %d: %w", loadID, err)
-	}
-	return nil
-}
-
 // rejectsLoadsSQL lists the loads with rejects, or the one load asked for
 // even when it has none (so "no rejects" and "no such load" differ).
 const rejectsLoadsSQL = `
@@ -53,7 +41,7 @@ ORDER BY l.load_id`
 func (s *Store) RejectsLoads(ctx context.Context, loadID int64) ([]RejectsLoad, error) {
 	rows, err := s.pool.Query(ctx, rejectsLoadsSQL, loadID)
 	if err != nil {
-		return nil, fmt.Errorf("listing loads with rejects: %w", err)
+		return nil, s.translate(err, "listing loads with rejects")
 	}
 	loads, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (RejectsLoad, error) {
 		var l RejectsLoad
@@ -61,7 +49,7 @@ func (s *Store) RejectsLoads(ctx context.Context, loadID int64) ([]RejectsLoad, 
 		return l, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("listing loads with rejects: %w", err)
+		return nil, s.translate(err, "listing loads with rejects")
 	}
 	if loadID != 0 && len(loads) == 0 {
 		return nil, fmt.Errorf("load %d: %w", loadID, ErrLoadNotFound)
@@ -84,20 +72,20 @@ ORDER BY load_id, source_line`
 func (s *Store) RejectsEach(ctx context.Context, loadIDs []int64, fn func(*Reject) error) error {
 	rows, err := s.pool.Query(ctx, rejectsEachSQL, loadIDs)
 	if err != nil {
-		return fmt.Errorf("reading rejects: %w", err)
+		return s.translate(err, "reading rejects")
 	}
 	defer rows.Close()
 	var r Reject
 	for rows.Next() {
 		if err := rows.Scan(&r.LoadID, &r.Line, &r.ReasonCode, &r.Reason, &r.Raw); err != nil {
-			return fmt.Errorf("reading rejects: %w", err)
+			return s.translate(err, "reading rejects")
 		}
 		if err := fn(&r); err != nil {
 			return err
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("reading rejects: %w", err)
+		return s.translate(err, "reading rejects")
 	}
 	return nil
 }

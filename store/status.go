@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -10,7 +9,7 @@ import (
 
 // LoadRecord is a load as staging.loads keeps it, with its times.
 type LoadRecord struct {
-	Load
+	LoadResult
 	StartedAt  time.Time  `json:"started_at"`
 	FinishedAt *time.Time `json:"finished_at"` // nil while running
 }
@@ -71,11 +70,11 @@ func (s *Store) StatusRead(ctx context.Context, limit int) (Status, error) {
 
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
-		return st, fmt.Errorf("reading status: %w", err)
+		return st, s.translate(err, "reading status")
 	}
 	defer tx.Rollback(context.Background()) //nolint:errcheck // read-only: rolling back is how it ends
 	if err := tx.QueryRow(ctx, statusStagingSQL).Scan(&st.Staging); err != nil {
-		return st, fmt.Errorf("reading status: %w", err)
+		return st, s.translate(err, "reading status")
 	}
 	if !st.Staging {
 		return st, nil
@@ -86,7 +85,7 @@ func (s *Store) StatusRead(ctx context.Context, limit int) (Status, error) {
 	}
 	rows, err := tx.Query(ctx, statusLoadsSQL, lim)
 	if err != nil {
-		return st, fmt.Errorf("reading loads: %w", err)
+		return st, s.translate(err, "reading loads")
 	}
 	st.Loads, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (LoadRecord, error) {
 		var l LoadRecord
@@ -97,11 +96,11 @@ func (s *Store) StatusRead(ctx context.Context, limit int) (Status, error) {
 		return l, err
 	})
 	if err != nil {
-		return st, fmt.Errorf("reading loads: %w", err)
+		return st, s.translate(err, "reading loads")
 	}
 	t := &st.Totals
 	if err := tx.QueryRow(ctx, statusTotalsSQL).Scan(&t.Chats, &t.Versions, &t.Messages, &t.Rejects, &t.Loads); err != nil {
-		return st, fmt.Errorf("counting rows: %w", err)
+		return st, s.translate(err, "counting rows")
 	}
 	return st, nil
 }

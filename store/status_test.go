@@ -6,12 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/chatstage/chatstage/etl"
 	"github.com/chatstage/chatstage/internal/dbtest"
 	"github.com/chatstage/chatstage/store"
 )
-
-const testHeader = "chat_id,updated_at,conversation_log"
 
 // testFile has two chats and two rejects (lines 3 and 5).
 const testFile = testHeader + "\n" +
@@ -20,70 +17,12 @@ const testFile = testHeader + "\n" +
 	"C-2,2025-07-01T09:00:00Z,\"[{\"\"role\"\": \"\"user\"\"}]\"\n" +
 	"C-3,never,[]\n"
 
-// runLoad loads testFile as ingest does; dryRun begins with DryRunBegin
-// instead of LoadBegin.
-func runLoad(t *testing.T, st *store.Store, dryRun bool) store.Load {
-	t.Helper()
-	ctx := context.Background()
-	rd, err := etl.NewReader(strings.NewReader(testFile), etl.ReaderOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var id int64
-	if !dryRun {
-		if id, err = st.LoadBegin(ctx, "test.csv"); err != nil {
-			t.Fatal(err)
-		}
-		if err := st.LoadHeaderSet(ctx, id, testHeader); err != nil {
-			t.Fatal(err)
-		}
-	} else if err := st.DryRunBegin(ctx); err != nil {
-		t.Fatal(err)
-	}
-	lookup, err := st.LoadLookup(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	batches := make(chan *etl.Batch, 4)
-	done := make(chan error, 1)
-	go func() { done <- etl.Stream(ctx, rd, etl.StreamOptions{Lookup: lookup}, batches) }()
-	res, err := st.LoadRun(ctx, store.LoadParams{LoadID: id, Source: "test.csv", DryRun: dryRun, Batches: batches,
-		Finish: func() (store.SourceInfo, error) { return store.SourceInfo{}, <-done }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res
-}
-
-func TestLoadRunDryRun(t *testing.T) {
-	t.Parallel()
-	st, _ := dbtest.Store(t)
-	ctx := context.Background()
-	dry := runLoad(t, st, true)
-	if dry.LoadID != 0 || dry.Status != "dry_run" || dry.RowsRead != 4 || dry.RowsRejected != 2 ||
-		dry.ChatsInserted != 2 || dry.MessagesWritten != 1 {
-		t.Errorf("dry run = %+v", dry)
-	}
-	s, err := st.StatusRead(ctx, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(s.Loads) != 0 || s.Totals != (store.Totals{}) {
-		t.Errorf("a dry run left %d loads and %+v", len(s.Loads), s.Totals)
-	}
-	loaded := runLoad(t, st, false)
-	dry.LoadID, dry.Status = loaded.LoadID, loaded.Status
-	if dry != loaded {
-		t.Errorf("dry run counted %+v, the load %+v", dry, loaded)
-	}
-}
-
 func TestStatusRead(t *testing.T) {
 	t.Parallel()
 	st, _ := dbtest.Store(t)
 	ctx := context.Background()
-	runLoad(t, st, false)
-	runLoad(t, st, false)
+	mustLoad(t, st, testFile, loadOpts{})
+	mustLoad(t, st, testFile, loadOpts{})
 	s, err := st.StatusRead(ctx, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -110,8 +49,8 @@ func TestRejectsLoadsAndEach(t *testing.T) {
 	t.Parallel()
 	st, _ := dbtest.Store(t)
 	ctx := context.Background()
-	runLoad(t, st, false)
-	runLoad(t, st, false)
+	mustLoad(t, st, testFile, loadOpts{})
+	mustLoad(t, st, testFile, loadOpts{})
 	loads, err := st.RejectsLoads(ctx, 0)
 	if err != nil || len(loads) != 2 || loads[1] != (store.RejectsLoad{LoadID: 2, Source: "test.csv", Rejects: 2, Header: testHeader, HeaderKnown: true}) {
 		t.Fatalf("RejectsLoads = %+v, %v", loads, err)

@@ -43,7 +43,7 @@ type conformanceLoad struct {
 }
 
 // check compares the counts the case gives with a load's.
-func (want conformanceLoad) check(t *testing.T, what string, got store.Load) {
+func (want conformanceLoad) check(t *testing.T, what string, got store.LoadResult) {
 	t.Helper()
 	ints := []struct {
 		name      string

@@ -4,68 +4,41 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"sync/atomic"
 
-	"github.com/chatstage/chatstage/store"
+	"github.com/chatstage/chatstage"
 )
 
-func runExport(ctx context.Context, e *env, args []string) int {
-	fs := e.newFlagSet("export", "export --out DIR [flags]",
-		"chatstage export --out /data/deliverables/2025-07-01 --json")
-	var c common
-	c.register(fs)
-	out := fs.String("out", "", "directory to write chats.csv, messages.csv and manifest.json into (created if missing; required)")
-	asJSON := fs.Bool("json", false, "print what was written as one JSON object on stdout")
-	quiet := fs.Bool("quiet", false, "show no progress")
-	escape := fs.Bool("escape-formulas", false,
+func runExport(ctx context.Context, e *env, args []string) error {
+	cl := e.newCmdline("export", "export --out DIR [flags]", "chatstage export --out /data/deliverables/2025-07-01 --json", true)
+	out := cl.fs.String("out", "", "directory to write chats.csv, messages.csv and manifest.json into (created if missing; required)")
+	asJSON := cl.fs.Bool("json", false, "print what was written as one JSON object on stdout")
+	quiet := cl.fs.Bool("quiet", false, "show no progress")
+	escape := cl.fs.Bool("escape-formulas", false,
 		"prefix cells starting with =, +, - or @ with ' so spreadsheets show them as text (changes the contract's values)")
-	args, code, ok := parseFlags(fs, args)
-	if !ok {
-		return code
+	if err := cl.parseOut(args, out); err != nil {
+		return err
 	}
-	if !e.outDirArgs(fs, "export", *out, args) {
-		return exitUsage
-	}
-	logger := e.logger(&c)
-	st, err := e.openStore(ctx, &c, logger)
+	st, err := cl.open(ctx, migrated)
 	if err != nil {
-		return e.fail(ctx, "export", err)
+		return err
 	}
 	defer st.Close()
-
-	var rows atomic.Int64
+	var lines atomic.Int64
 	stop := func() {}
 	if !*quiet {
-		stop = e.exportProgressStart(&rows, logger)
+		stop = e.exportProgressStart(&lines, cl.logger)
 	}
-	res, err := st.ExportWrite(ctx, *out, store.ExportOptions{EscapeFormulas: *escape, Rows: &rows})
+	m, err := chatstage.Export(ctx, st, *out, chatstage.ExportOptions{EscapeFormulas: *escape, Lines: &lines})
 	stop()
 	if err != nil {
-		return e.fail(ctx, "export", err)
+		return err
 	}
 	if *asJSON {
-		json.NewEncoder(e.stdout).Encode(res)
-	}
-	fmt.Fprintln(e.stderr, exportSummary(*out, res))
-	return exitOK
-}
-
-// exportSummary is the one line export prints on stderr.
-func exportSummary(dir string, x store.Export) string {
-	var b strings.Builder
-	b.WriteString("export: ")
-	for i, f := range x.Files {
-		if i > 0 {
-			b.WriteString(", ")
+		if err := json.NewEncoder(e.stdout).Encode(m); err != nil {
+			return err
 		}
-		fmt.Fprintf(&b, "%s %d rows %d bytes", f.Name, f.Rows, f.Bytes)
 	}
-	if x.LastLoadID == 0 {
-		b.WriteString(" (no load yet)")
-	} else {
-		fmt.Fprintf(&b, " (last load %d)", x.LastLoadID)
-	}
-	fmt.Fprintf(&b, " in %s", dir)
-	return b.String()
+	fmt.Fprintln(e.stderr, exportSummary(*out, m))
+	return nil
 }

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatstage/chatstage"
 	"github.com/chatstage/chatstage/internal/dbtest"
 	"github.com/chatstage/chatstage/store"
 	"github.com/jackc/pgx/v5"
@@ -72,7 +73,7 @@ func exportIngest(t *testing.T, url string, files ...string) int64 {
 		}
 		dec := json.NewDecoder(strings.NewReader(out))
 		for dec.More() {
-			var l store.Load
+			var l store.LoadResult
 			if err := dec.Decode(&l); err != nil {
 				t.Fatalf("ingest %s: decoding --json output %q: %v", f, out, err)
 			}
@@ -83,13 +84,13 @@ func exportIngest(t *testing.T, url string, files ...string) int64 {
 }
 
 // exportRun exports into dir with --json and returns what it printed.
-func exportRun(t *testing.T, url, dir string) store.Export {
+func exportRun(t *testing.T, url, dir string) chatstage.Manifest {
 	t.Helper()
 	code, out, _ := exportCmd(context.Background(), t, "export", "--json", "--database-url", url, "--out", dir)
 	if code != exitOK {
 		t.Fatalf("export: exit %d, want 0", code)
 	}
-	var x store.Export
+	var x chatstage.Manifest
 	if err := json.Unmarshal([]byte(out), &x); err != nil {
 		t.Fatalf("export --json printed %q: %v", out, err)
 	}
@@ -334,7 +335,7 @@ func TestExportWritesDirAndManifest(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var m store.Export
+		var m chatstage.Manifest
 		if err := json.Unmarshal(b, &m); err != nil {
 			t.Fatalf("manifest.json: %v\n%s", err, b)
 		}
@@ -424,7 +425,7 @@ func TestExportOneSnapshot(t *testing.T) {
 	if r.code != exitOK {
 		t.Fatalf("export: exit %d", r.code)
 	}
-	var x store.Export
+	var x chatstage.Manifest
 	if err := json.Unmarshal([]byte(r.stdout), &x); err != nil {
 		t.Fatal(err)
 	}
@@ -511,13 +512,13 @@ func TestExportCancelledKeepsPrevious(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		_, err := st.ExportWrite(exportCtx, out, store.ExportOptions{})
+		_, err := chatstage.Export(exportCtx, st, out, chatstage.ExportOptions{})
 		done <- err
 	}()
 	exportWaitBlocked(t, url, "staging.messages", done)
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Errorf("ExportWrite after cancel = %v, want context.Canceled", err)
+		t.Errorf("Export after cancel = %v, want context.Canceled", err)
 	}
 	if names := exportDirNames(t, out); !slices.Equal(names, []string{"chats.csv", "manifest.json", "messages.csv"}) {
 		t.Errorf("%s holds %q after a cancelled export, want only the previous files", out, names)
@@ -540,7 +541,7 @@ func TestExportEmptyDatabase(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d", code)
 	}
-	var x store.Export
+	var x chatstage.Manifest
 	if err := json.Unmarshal([]byte(stdout), &x); err != nil {
 		t.Fatal(err)
 	}

@@ -51,13 +51,13 @@ func runCLI(t *testing.T, databaseURL string, stdin io.Reader, args ...string) r
 }
 
 // ingestJSON ingests files with --json and decodes one Load per file.
-func ingestJSON(t *testing.T, url string, files ...string) ([]store.Load, result) {
+func ingestJSON(t *testing.T, url string, files ...string) ([]store.LoadResult, result) {
 	t.Helper()
 	r := runCLI(t, url, nil, append([]string{"ingest", "--json"}, files...)...)
-	var loads []store.Load
+	var loads []store.LoadResult
 	dec := json.NewDecoder(strings.NewReader(r.stdout))
 	for dec.More() {
-		var l store.Load
+		var l store.LoadResult
 		if err := dec.Decode(&l); err != nil {
 			t.Fatalf("decoding --json output %q: %v", r.stdout, err)
 		}

@@ -45,7 +45,7 @@ func TestIngestSharedSampleTwice(t *testing.T) {
 		t.Fatalf("second ingest: exit %d", r.code)
 	}
 	second := loads[0]
-	want := store.Load{LoadID: second.LoadID, Source: sample, Status: "succeeded", SizeBytes: first.SizeBytes,
+	want := store.LoadResult{LoadID: second.LoadID, Source: sample, Status: "succeeded", SizeBytes: first.SizeBytes,
 		SHA256: first.SHA256, RowsRead: 50, ChatsUnchanged: 50}
 	if second != want {
 		t.Errorf("second load = %+v\nwant %+v", second, want)

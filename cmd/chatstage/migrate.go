@@ -5,46 +5,39 @@ import (
 	"fmt"
 )
 
-func runMigrate(ctx context.Context, e *env, args []string) int {
-	fs := e.newFlagSet("migrate", "migrate [flags] [up|status]", "chatstage migrate status")
-	var c common
-	c.register(fs)
-	args, code, ok := parseFlags(fs, args)
-	if !ok {
-		return code
+func runMigrate(ctx context.Context, e *env, args []string) error {
+	cl := e.newCmdline("migrate", "migrate [flags] [up|status]", "chatstage migrate status", true)
+	rest, err := cl.parse(args)
+	if err != nil {
+		return err
 	}
 	action := "up"
-	if len(args) > 1 {
-		fs.Usage()
-		return exitUsage
-	}
-	if len(args) == 1 {
-		action = args[0]
+	switch {
+	case len(rest) > 1:
+		return cl.usage("unexpected argument %q", rest[1])
+	case len(rest) == 1:
+		action = rest[0]
 	}
 	if action != "up" && action != "status" {
-		fmt.Fprintf(e.stderr, "chatstage migrate: unknown action %q (want up or status)\n", action)
-		return exitUsage
+		return usageError{fmt.Sprintf("unknown action %q (want up or status)", action)}
 	}
-	logger := e.logger(&c)
-	st, err := storeOpen(ctx, e, &c, logger)
+	st, err := cl.open(ctx, readOnly)
 	if err != nil {
-		return e.fail(ctx, "migrate", err)
+		return err
 	}
 	defer st.Close()
 	if action == "up" {
 		n, err := st.Migrate(ctx)
 		if err != nil {
-			return e.fail(ctx, "migrate", err)
+			return err
 		}
 		fmt.Fprintf(e.stdout, "%d migration(s) applied to %s\n", n, st.Target())
-		if _, err := st.LoadsRecover(ctx); err != nil {
-			return e.fail(ctx, "migrate", err)
-		}
-		return exitOK
+		_, err = st.LoadsRecover(ctx)
+		return err
 	}
 	states, err := st.MigrationStatus(ctx)
 	if err != nil {
-		return e.fail(ctx, "migrate status", err)
+		return &labeled{"migrate status", err}
 	}
 	for _, s := range states {
 		state := "pending"
@@ -53,5 +46,5 @@ func runMigrate(ctx context.Context, e *env, args []string) int {
 		}
 		fmt.Fprintf(e.stdout, "%05d  %-8s %s\n", s.Version, state, s.Name)
 	}
-	return exitOK
+	return nil
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,7 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/chatstage/chatstage/etl"
+	"github.com/chatstage/chatstage"
 )
 
 // Progress of long work on stderr: a bar redrawn in place when stderr is a
@@ -22,76 +21,6 @@ const (
 	progressRedraw   = 200 * time.Millisecond
 	progressLogEvery = 5 * time.Second
 )
-
-// ingestCounts are what the progress of one ingest reads while the file
-// streams. Both are counted here, in the command, with atomics: the
-// counters of package etl belong to the goroutines that read the file.
-type ingestCounts struct {
-	bytes   atomic.Int64 // decompressed bytes handed to the CSV reader
-	rows    atomic.Int64 // records shaped (rows and rejects)
-	merging atomic.Bool  // the file is read; the database is merging it
-}
-
-// reader counts the bytes read through r.
-func (c *ingestCounts) reader(r io.Reader) io.Reader { return &countReader{r: r, n: &c.bytes} }
-
-type countReader struct {
-	r io.Reader
-	n *atomic.Int64
-}
-
-func (c *countReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n.Add(int64(n))
-	return n, err
-}
-
-// relay passes the batches of in on to the channel it returns, counting
-// their records and handing each batch to each (which may be nil) first.
-// It is one goroutine and one channel hop per batch of a few hundred rows:
-// nothing next to shaping them. When ctx ends it stops forwarding but
-// still drains in, so the producer is never blocked.
-func (c *ingestCounts) relay(ctx context.Context, in <-chan *etl.Batch, each func(*etl.Batch)) <-chan *etl.Batch {
-	out := make(chan *etl.Batch, cap(in))
-	go func() {
-		defer close(out)
-		for b := range in {
-			c.rows.Add(int64(len(b.Rows) + len(b.Rejects)))
-			if each != nil {
-				each(b)
-			}
-			select {
-			case out <- b:
-			case <-ctx.Done():
-			}
-		}
-	}()
-	return out
-}
-
-// sourceTotal returns the number of bytes the CSV reader will read from
-// name, or 0 when that is not known in advance: standard input from a pipe,
-// and gzipped files (their size is that of the compressed bytes).
-func sourceTotal(name string, stdin io.Reader) int64 {
-	if strings.HasSuffix(name, ".gz") {
-		return 0
-	}
-	var fi os.FileInfo
-	var err error
-	if name == "-" {
-		f, ok := stdin.(*os.File)
-		if !ok {
-			return 0
-		}
-		fi, err = f.Stat()
-	} else {
-		fi, err = os.Stat(name)
-	}
-	if err != nil || !fi.Mode().IsRegular() {
-		return 0
-	}
-	return fi.Size()
-}
 
 // isTerminal reports whether w is a terminal (a character device).
 func isTerminal(w io.Writer) bool {
@@ -105,11 +34,10 @@ func isTerminal(w io.Writer) bool {
 
 // progress reports the ingest of one file until stop is called.
 type progress struct {
-	name   string
-	total  int64 // bytes; 0 when unknown
-	counts *ingestCounts
-	start  time.Time
-	now    func() time.Time
+	name  string
+	load  *chatstage.Progress
+	start time.Time
+	now   func() time.Time
 
 	// Exactly one of bar and logger is set.
 	bar    io.Writer
@@ -127,8 +55,8 @@ type progress struct {
 // progressStart starts reporting on e.stderr: a bar when it is a
 // terminal, else a log line every e.progressEvery (default 5s). The
 // returned stop ends it and erases the bar; it is safe to call twice.
-func (e *env) progressStart(name string, total int64, counts *ingestCounts, logger *slog.Logger) (stop func()) {
-	p := &progress{name: name, total: total, counts: counts}
+func (e *env) progressStart(name string, load *chatstage.Progress, logger *slog.Logger) (stop func()) {
+	p := &progress{name: name, load: load}
 	return e.progressRun(p, logger)
 }
 
@@ -194,8 +122,8 @@ type snapshot struct {
 }
 
 func (p *progress) snapshot() snapshot {
-	return snapshot{bytes: p.counts.bytes.Load(), total: p.total, rows: p.counts.rows.Load(),
-		elapsed: p.now().Sub(p.start), merging: p.counts.merging.Load()}
+	return snapshot{bytes: p.load.Bytes.Load(), total: p.load.Total.Load(), rows: p.load.Rows.Load(),
+		elapsed: p.now().Sub(p.start), merging: p.load.Merging.Load()}
 }
 
 // report draws the bar, or logs one line; durations are logged as whole

@@ -5,13 +5,12 @@ import (
 	"context"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/chatstage/chatstage/etl"
+	"github.com/chatstage/chatstage"
 )
 
 // slowReader hands out its text in small pieces with a pause before each,
@@ -123,10 +122,11 @@ func TestProgressBarLine(t *testing.T) {
 func TestProgressBarOnTerminal(t *testing.T) {
 	t.Parallel()
 	var b lockedBuffer
-	c := &ingestCounts{}
-	c.bytes.Store(50)
-	c.rows.Store(3)
-	p := &progress{name: "f.csv", total: 100, counts: c, start: time.Now(), now: time.Now, bar: &b,
+	c := &chatstage.Progress{}
+	c.Bytes.Store(50)
+	c.Total.Store(100)
+	c.Rows.Store(3)
+	p := &progress{name: "f.csv", load: c, start: time.Now(), now: time.Now, bar: &b,
 		done: make(chan struct{}), finished: make(chan struct{})}
 	go p.loop(time.Millisecond)
 	time.Sleep(20 * time.Millisecond)
@@ -155,51 +155,15 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-func TestSourceTotal(t *testing.T) {
+func TestIsTerminal(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	plain := filepath.Join(dir, "a.csv")
-	os.WriteFile(plain, []byte("12345"), 0o600)
-	if got := sourceTotal(plain, nil); got != 5 {
-		t.Errorf("plain file: %d", got)
-	}
-	if got := sourceTotal(plain+".gz", nil); got != 0 {
-		t.Errorf("gzip: %d, want 0 (unknown)", got)
-	}
-	if got := sourceTotal("-", strings.NewReader("x")); got != 0 {
-		t.Errorf("a pipe: %d, want 0 (unknown)", got)
-	}
-	f, err := os.Open(plain)
+	f, err := os.Open("progress.go")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if got := sourceTotal("-", f); got != 5 {
-		t.Errorf("stdin from a file: %d", got)
-	}
 	if isTerminal(&bytes.Buffer{}) || isTerminal(f) {
 		t.Error("a buffer or a regular file is not a terminal")
-	}
-}
-
-// TestRelayCounts: the relay counts every record and passes every batch on.
-func TestRelayCounts(t *testing.T) {
-	t.Parallel()
-	var c ingestCounts
-	in := make(chan *etl.Batch, 2)
-	var seen int
-	out := c.relay(context.Background(), in, func(*etl.Batch) { seen++ })
-	go func() {
-		in <- &etl.Batch{Rows: make([]etl.Row, 3), Rejects: make([]etl.Reject, 1)}
-		in <- &etl.Batch{Rows: make([]etl.Row, 2)}
-		close(in)
-	}()
-	var got int
-	for range out {
-		got++
-	}
-	if got != 2 || seen != 2 || c.rows.Load() != 6 {
-		t.Errorf("relayed %d batches, saw %d, counted %d rows; want 2, 2, 6", got, seen, c.rows.Load())
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chatstage/chatstage"
 	"github.com/chatstage/chatstage/etl"
 	"github.com/chatstage/chatstage/store"
 )
@@ -172,7 +173,7 @@ func TestRejectsUsage(t *testing.T) {
 		t.Errorf("no rejects: exit %d %q", r.code, r.stdout)
 	}
 	r := runCLI(t, url, nil, "rejects", "--format", "csv")
-	if r.code != exitOK || r.stdout != defaultHeader()+"\n" {
+	if r.code != exitOK || r.stdout != etl.DefaultHeader()+"\n" {
 		t.Errorf("csv without rejects: exit %d %q", r.code, r.stdout)
 	}
 }
@@ -236,53 +237,22 @@ func TestIngestDryRun(t *testing.T) {
 	if !dry.DryRun || dry.Status != "dry_run" || dry.LoadID != 0 {
 		t.Errorf("dry run = %+v", dry)
 	}
-	dry.Load.LoadID, dry.Load.Status = loaded.LoadID, loaded.Status
-	if dry.Load != loaded {
-		t.Errorf("dry run counted %+v\nthe load counted %+v", dry.Load, loaded)
+	dry.LoadResult.LoadID, dry.LoadResult.Status = loaded.LoadID, loaded.Status
+	if dry.LoadResult != loaded {
+		t.Errorf("dry run counted %+v\nthe load counted %+v", dry.LoadResult, loaded)
 	}
 	if len(dry.FirstRejects) != 1 || dry.FirstRejects[0].Line != 5 || dry.FirstRejects[0].ReasonCode != "malformed_csv" {
 		t.Errorf("first rejects = %+v", dry.FirstRejects)
 	}
 }
 
-func TestRejectSampleKeepsFirstLines(t *testing.T) {
-	t.Parallel()
-	s := rejectSample{n: 3}
-	batch := func(lines ...int64) *etl.Batch {
-		b := &etl.Batch{}
-		for _, l := range lines {
-			b.Rejects = append(b.Rejects, etl.Reject{Line: l, Code: etl.RejectFieldCount})
-		}
-		return b
-	}
-	// Batches arrive out of file order.
-	s.add(batch(40, 41, 45))
-	s.add(batch())
-	s.add(batch(7, 50))
-	s.add(batch(12, 3))
-	var got []int64
-	for _, r := range s.rejects() {
-		got = append(got, r.Line)
-	}
-	if !reflect.DeepEqual(got, []int64{3, 7, 12}) {
-		t.Errorf("kept lines %v, want [3 7 12]", got)
-	}
-}
-
 func TestPrintDryRunManyRejects(t *testing.T) {
 	t.Parallel()
 	var b bytes.Buffer
-	printDryRun(&b, "f.csv", store.Load{RowsRead: 30, RowsRejected: 25},
-		[]store.Reject{{Line: 2, ReasonCode: "field_count", Reason: "has 1 fields, the header has 13"}}, false)
+	printDryRun(&b, "f.csv", chatstage.LoadResult{LoadResult: store.LoadResult{RowsRead: 30, RowsRejected: 25},
+		FirstRejects: []etl.Reject{{Line: 2, Code: "field_count", Reason: "has 1 fields, the header has 13"}}}, false)
 	if !strings.Contains(b.String(), "first 1 of 25 rejects:\n  line 2: field_count: has 1 fields, the header has 13\n") {
 		t.Errorf("got\n%s", b.String())
-	}
-}
-
-func TestHeaderLine(t *testing.T) {
-	t.Parallel()
-	if got := headerLine([]string{"chat_id", "a,b", `q"x`, "plain"}); got != `chat_id,"a,b","q""x",plain` {
-		t.Errorf("headerLine = %s", got)
 	}
 }
 

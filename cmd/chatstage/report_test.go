@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/chatstage/chatstage/store"
+	"github.com/chatstage/chatstage"
 )
 
 func TestReportGolden(t *testing.T) {
@@ -71,7 +71,7 @@ func TestReportJSON(t *testing.T) {
 	t.Parallel()
 	url := goldenDatabase(t)
 	r := runCLI(t, url, nil, "report", "--json", "--out", t.TempDir())
-	var rep store.Report
+	var rep chatstage.ReportResult
 	if err := json.Unmarshal([]byte(r.stdout), &rep); r.code != exitOK || err != nil {
 		t.Fatalf("report --json: exit %d %v\n%s", r.code, err, r.stdout)
 	}

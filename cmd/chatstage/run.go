@@ -32,15 +32,15 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
-	// progressEvery is the interval of ingest's progress log lines when
-	// stderr is not a terminal; 0 means every 5 seconds. Tests shorten it.
+	// progressEvery is the interval of progress log lines when stderr is
+	// not a terminal; 0 means every 5 seconds. Tests shorten it.
 	progressEvery time.Duration
 }
 
 type command struct {
 	name    string
 	summary string
-	run     func(ctx context.Context, e *env, args []string) int
+	run     func(ctx context.Context, e *env, args []string) error
 }
 
 func commands() []command {
@@ -71,7 +71,7 @@ func (e *env) run(ctx context.Context, args []string) int {
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
-			return c.run(ctx, e, args[1:])
+			return e.exit(ctx, c.name, c.run(ctx, e, args[1:]))
 		}
 	}
 	fmt.Fprintf(e.stderr, "chatstage: unknown command %q\n", args[0])
@@ -88,6 +88,65 @@ func (e *env) usage() {
 	fmt.Fprintln(e.stderr, "\nRun 'chatstage COMMAND --help' for a command's flags.")
 }
 
+// Errors a command returns that say how it ended besides failing.
+var (
+	// errHelp: the command printed its help, as asked.
+	errHelp = errors.New("help shown")
+	// errQuiet: the command failed and has said why itself.
+	errQuiet = errors.New("failed, as reported")
+)
+
+// usageError is a bad command line; the command printed its usage.
+type usageError struct{ msg string }
+
+func (u usageError) Error() string { return u.msg }
+
+// labeled is an error of a command that says itself what was being done
+// ("ingest night.csv into user@host:5432/db"), instead of the command's
+// name, in front of its message.
+type labeled struct {
+	label string
+	err   error
+}
+
+func (l *labeled) Error() string { return l.label + ": " + l.err.Error() }
+func (l *labeled) Unwrap() error { return l.err }
+
+// exit prints err for a user, without a stack trace, and returns the exit
+// code that fits it: the one place where errors become exit codes.
+func (e *env) exit(ctx context.Context, name string, err error) int {
+	var usage usageError
+	var l *labeled
+	if errors.As(err, &l) {
+		name, err = l.label, l.err
+	}
+	switch {
+	case err == nil, errors.Is(err, errHelp):
+		return exitOK
+	case errors.As(err, &usage):
+		if usage.msg != "" {
+			fmt.Fprintf(e.stderr, "chatstage %s: %s\n", name, usage.msg)
+		}
+		return exitUsage
+	case ctx.Err() != nil:
+		fmt.Fprintf(e.stderr, "chatstage: %s: interrupted; nothing of the interrupted work was written\n", name)
+		var sc signalCause
+		if errors.As(context.Cause(ctx), &sc) {
+			return exitCodeFor(sc.sig)
+		}
+		return exitInterrupted
+	case errors.Is(err, errQuiet) && errors.Is(err, store.ErrRejectBudget):
+		return exitRejectBudget
+	case errors.Is(err, errQuiet):
+		return exitFailure
+	case errors.Is(err, store.ErrRejectBudget):
+		fmt.Fprintf(e.stderr, "chatstage: %s: %v\n", name, err)
+		return exitRejectBudget
+	}
+	fmt.Fprintf(e.stderr, "chatstage: %s: %v\n", name, err)
+	return exitFailure
+}
+
 // common are the flags every database command takes.
 type common struct {
 	databaseURL    string
@@ -96,150 +155,142 @@ type common struct {
 	connectTimeout time.Duration
 }
 
-func (c *common) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.databaseURL, "database-url", "",
-		"PostgreSQL URL (default: $CHATSTAGE_DATABASE_URL, then $DATABASE_URL, then libpq's PG* variables)")
-	fs.StringVar(&c.logFormat, "log-format", "text", "log format on stderr: text or json")
-	fs.BoolVar(&c.verbose, "verbose", false, "log debug details")
-	fs.DurationVar(&c.connectTimeout, "connect-timeout", 30*time.Second,
-		"how long to retry, with backoff, a database that does not answer")
+// cmdline is a command being started: its flags, parsed by parse, and
+// then its logger and store, by open.
+type cmdline struct {
+	e      *env
+	name   string
+	fs     *flag.FlagSet
+	c      common
+	db     bool // takes the database flags
+	logger *slog.Logger
 }
 
-// newFlagSet returns a flag set whose errors and help go to stderr.
-func (e *env) newFlagSet(name, usage, example string) *flag.FlagSet {
+// newCmdline returns a command's flag set, whose errors and help go to
+// stderr; db adds the flags of the database commands.
+func (e *env) newCmdline(name, usage, example string, db bool) *cmdline {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(e.stderr, "Usage: chatstage %s\n\nExample:\n  %s\n\nFlags:\n", usage, example)
-		fs.PrintDefaults()
+		fmt.Fprintf(e.stderr, "Usage: chatstage %s\n\nExample:\n  %s\n", usage, example)
+		if hasFlags(fs) {
+			fmt.Fprintln(e.stderr, "\nFlags:")
+			fs.PrintDefaults()
+		}
 	}
-	return fs
+	cl := &cmdline{e: e, name: name, fs: fs, db: db}
+	if db {
+		fs.StringVar(&cl.c.databaseURL, "database-url", "",
+			"PostgreSQL URL (default: $CHATSTAGE_DATABASE_URL, then $DATABASE_URL, then libpq's PG* variables)")
+		fs.StringVar(&cl.c.logFormat, "log-format", "text", "log format on stderr: text or json")
+		fs.BoolVar(&cl.c.verbose, "verbose", false, "log debug details")
+		fs.DurationVar(&cl.c.connectTimeout, "connect-timeout", 30*time.Second,
+			"how long to retry, with backoff, a database that does not answer or is restarting")
+	}
+	return cl
 }
 
-// parseFlags parses the flags of a command wherever they stand among its
-// arguments, and returns the other (positional) arguments; ok is false
-// when the command must return code. A "--" ends the flags: what follows
-// is positional even when it starts with a dash (ingest -- -odd.csv).
+func hasFlags(fs *flag.FlagSet) bool {
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	return n > 0
+}
+
+// parse parses the command's flags wherever they stand among its
+// arguments, and returns the other (positional) arguments. A "--" ends
+// the flags: what follows is positional even when it starts with a dash
+// (ingest -- -odd.csv).
 //
 // The standard library stops at the first positional argument, so
 // "ingest night.csv --dry-run" would read --dry-run as a file name after
 // loading night.csv for real. xflag.ParseToEnd (goose's fix for the same
 // problem) parses to the end and keeps the standard flag package's syntax
 // and help; it does not give "--" that meaning, hence the split here.
-func parseFlags(fs *flag.FlagSet, args []string) (positional []string, code int, ok bool) {
+func (cl *cmdline) parse(args []string) ([]string, error) {
 	var afterDash []string
 	if i := slices.Index(args, "--"); i >= 0 {
 		args, afterDash = args[:i], args[i+1:]
 	}
-	if err := xflag.ParseToEnd(fs, args); err != nil {
+	if err := xflag.ParseToEnd(cl.fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return nil, exitOK, false
+			return nil, errHelp
 		}
-		return nil, exitUsage, false
+		return nil, usageError{} // the flag package said what is wrong
 	}
-	return append(fs.Args(), afterDash...), 0, true
-}
-
-// noArgs checks that a command that takes no argument got none, saying
-// what is wrong on stderr.
-func (e *env) noArgs(fs *flag.FlagSet, command string, args []string) bool {
-	if len(args) == 0 {
-		return true
-	}
-	fmt.Fprintf(e.stderr, "chatstage %s: unexpected argument %q\n", command, args[0])
-	fs.Usage()
-	return false
-}
-
-// outDirArgs checks the command line of a command that writes into --out
-// and takes no argument, saying what is wrong on stderr.
-func (e *env) outDirArgs(fs *flag.FlagSet, command, out string, args []string) bool {
-	switch {
-	case len(args) > 0:
-		fmt.Fprintf(e.stderr, "chatstage %s: unexpected argument %q\n", command, args[0])
-	case out == "":
-		fmt.Fprintf(e.stderr, "chatstage %s: --out DIR is required\n", command)
-	default:
-		return true
-	}
-	fs.Usage()
-	return false
-}
-
-// databaseURL resolves the connection string in the documented order.
-func (e *env) databaseURL(c *common) string {
-	if c.databaseURL != "" {
-		return c.databaseURL
-	}
-	for _, name := range []string{"CHATSTAGE_DATABASE_URL", "DATABASE_URL"} {
-		if v := e.getenv(name); v != "" {
-			return v
-		}
-	}
-	return "" // pgx then reads PGHOST, PGUSER, ... like libpq
-}
-
-func (e *env) logger(c *common) *slog.Logger {
 	level := slog.LevelInfo
-	if c.verbose {
+	if cl.c.verbose {
 		level = slog.LevelDebug
 	}
 	opts := &slog.HandlerOptions{Level: level}
-	if strings.EqualFold(c.logFormat, "json") {
-		return slog.New(slog.NewJSONHandler(e.stderr, opts))
+	if strings.EqualFold(cl.c.logFormat, "json") {
+		cl.logger = slog.New(slog.NewJSONHandler(cl.e.stderr, opts))
+	} else {
+		cl.logger = slog.New(slog.NewTextHandler(cl.e.stderr, opts))
 	}
-	return slog.New(slog.NewTextHandler(e.stderr, opts))
+	return append(cl.fs.Args(), afterDash...), nil
 }
 
-// storeOpen connects without migrating.
-func storeOpen(ctx context.Context, e *env, c *common, logger *slog.Logger) (*store.Store, error) {
-	return store.Open(ctx, e.databaseURL(c), store.Options{Logger: logger, ConnectTimeout: c.connectTimeout})
+// usage says what is wrong with the command line, then how to use it.
+func (cl *cmdline) usage(format string, args ...any) error {
+	fmt.Fprintf(cl.e.stderr, "chatstage %s: %s\n", cl.name, fmt.Sprintf(format, args...))
+	cl.fs.Usage()
+	return usageError{}
 }
 
-// openStore connects, applies pending migrations and marks the loads of
-// dead processes failed.
-func (e *env) openStore(ctx context.Context, c *common, logger *slog.Logger) (*store.Store, error) {
-	st, err := storeOpen(ctx, e, c, logger)
+// noArgs refuses positional arguments for a command that takes none.
+func (cl *cmdline) noArgs(args []string) error {
+	if len(args) > 0 {
+		return cl.usage("unexpected argument %q", args[0])
+	}
+	return nil
+}
+
+// openMode says what open does besides connecting.
+type openMode int
+
+const (
+	readOnly openMode = iota // connect only: status, rejects, migrate
+	migrated                 // apply pending migrations, fail the loads of dead processes
+)
+
+// open connects to the database in the documented order: --database-url,
+// $CHATSTAGE_DATABASE_URL, $DATABASE_URL, else libpq's PG* variables.
+// Close the store when done.
+func (cl *cmdline) open(ctx context.Context, mode openMode) (*store.Store, error) {
+	url := cl.c.databaseURL
+	for _, name := range []string{"CHATSTAGE_DATABASE_URL", "DATABASE_URL"} {
+		if url == "" {
+			url = cl.e.getenv(name)
+		}
+	}
+	st, err := store.Open(ctx, url, store.Options{Logger: cl.logger, ConnectTimeout: cl.c.connectTimeout})
 	if err != nil {
 		return nil, err
 	}
-	if _, err := st.Migrate(ctx); err != nil {
-		st.Close()
-		return nil, err
-	}
-	if _, err := st.LoadsRecover(ctx); err != nil {
-		st.Close()
-		return nil, err
+	if mode == migrated {
+		if _, err := st.Migrate(ctx); err != nil {
+			st.Close()
+			return nil, err
+		}
+		if _, err := st.LoadsRecover(ctx); err != nil {
+			st.Close()
+			return nil, err
+		}
 	}
 	return st, nil
 }
 
-// fail prints err for a user, without a stack trace, and returns the exit
-// code that fits it.
-func (e *env) fail(ctx context.Context, what string, err error) int {
-	if ctx.Err() != nil {
-		fmt.Fprintf(e.stderr, "chatstage: %s: interrupted; nothing of the interrupted work was written\n", what)
-		var sc signalCause
-		if errors.As(context.Cause(ctx), &sc) {
-			return exitCodeFor(sc.sig)
-		}
-		return exitInterrupted
+// parseOut parses the command line of a command that writes into --out
+// (whose value out points to) and takes no argument.
+func (cl *cmdline) parseOut(args []string, out *string) error {
+	rest, err := cl.parse(args)
+	switch {
+	case err != nil:
+		return err
+	case len(rest) > 0:
+		return cl.usage("unexpected argument %q", rest[0])
+	case *out == "":
+		return cl.usage("--out DIR is required")
 	}
-	fmt.Fprintf(e.stderr, "chatstage: %s: %v\n", what, err)
-	return exitFailure
-}
-
-var version = "dev"
-
-func runVersion(_ context.Context, e *env, args []string) int {
-	fs := e.newFlagSet("version", "version", "chatstage version")
-	args, code, ok := parseFlags(fs, args)
-	if !ok {
-		return code
-	}
-	if !e.noArgs(fs, "version", args) {
-		return exitUsage
-	}
-	fmt.Fprintf(e.stdout, "chatstage %s\n", version)
-	return exitOK
+	return nil
 }

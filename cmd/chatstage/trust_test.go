@@ -109,17 +109,18 @@ func TestParseFlags(t *testing.T) {
 		{[]string{"a.csv", "--help"}, nil, false, exitOK},
 	}
 	for _, tt := range tests {
-		fs := (&env{stderr: new(bytes.Buffer)}).newFlagSet("ingest", "ingest", "")
-		dry := fs.Bool("dry-run", false, "")
-		pos, code, ok := parseFlags(fs, tt.args)
+		e := &env{stderr: new(bytes.Buffer)}
+		cl := e.newCmdline("ingest", "ingest", "", true)
+		dry := cl.fs.Bool("dry-run", false, "")
+		pos, err := cl.parse(tt.args)
 		if tt.code >= 0 {
-			if ok || code != tt.code {
-				t.Errorf("%q: ok %v code %d, want code %d", tt.args, ok, code, tt.code)
+			if code := e.exit(context.Background(), "ingest", err); err == nil || code != tt.code {
+				t.Errorf("%q: err %v, exit %d, want exit %d", tt.args, err, code, tt.code)
 			}
 			continue
 		}
-		if !ok || !reflect.DeepEqual(pos, tt.pos) || *dry != tt.dry {
-			t.Errorf("%q: positional %q dry-run %v ok %v, want %q %v", tt.args, pos, *dry, ok, tt.pos, tt.dry)
+		if err != nil || !reflect.DeepEqual(pos, tt.pos) || *dry != tt.dry {
+			t.Errorf("%q: positional %q dry-run %v err %v, want %q %v", tt.args, pos, *dry, err, tt.pos, tt.dry)
 		}
 	}
 }

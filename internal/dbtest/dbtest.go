@@ -171,6 +171,25 @@ func URL(t testing.TB) string {
 	if err != nil {
 		t.Fatalf("preparing the template database: %v", err)
 	}
+	return create(t, base, "TEMPLATE "+pgx.Identifier{tpl}.Sanitize())
+}
+
+// EmptyURL returns the URL of a new database for this test that chatstage
+// never migrated; with is the rest of its CREATE DATABASE statement (an
+// encoding, say), or "".
+func EmptyURL(t testing.TB, with string) string {
+	t.Helper()
+	base, err := server()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return create(t, base, with)
+}
+
+// create makes a database for the test, dropped when the test passes.
+func create(t testing.TB, base, with string) string {
+	t.Helper()
+	ctx := context.Background()
 	var b [6]byte
 	rand.Read(b[:])
 	name := "chatstage_test_" + hex.EncodeToString(b[:])
@@ -180,7 +199,7 @@ func URL(t testing.TB) string {
 	}
 	defer admin.Close(ctx)
 	ident := pgx.Identifier{name}.Sanitize()
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+ident+" TEMPLATE "+pgx.Identifier{tpl}.Sanitize()); err != nil {
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+ident+" "+with); err != nil {
 		t.Fatalf("creating test database: %v", err)
 	}
 	u, err := withDatabase(base, name)
@@ -218,4 +237,45 @@ func Store(t testing.TB) (*store.Store, string) {
 	}
 	t.Cleanup(st.Close)
 	return st, u
+}
+
+// New makes a new migrated database outside of a test (a runnable
+// example's, say) and returns a store on it, and a function that closes
+// the store and drops the database.
+func New(ctx context.Context) (*store.Store, func(), error) {
+	base, err := server()
+	if err != nil {
+		return nil, nil, err
+	}
+	tpl, err := template(ctx, base)
+	if err != nil {
+		return nil, nil, err
+	}
+	var b [6]byte
+	rand.Read(b[:])
+	name := "chatstage_test_" + hex.EncodeToString(b[:])
+	ident := pgx.Identifier{name}.Sanitize()
+	admin, err := pgx.Connect(ctx, base)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer admin.Close(ctx)
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+ident+" TEMPLATE "+pgx.Identifier{tpl}.Sanitize()); err != nil {
+		return nil, nil, err
+	}
+	u, err := withDatabase(base, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := store.Open(ctx, u, store.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, func() {
+		st.Close()
+		if conn, err := pgx.Connect(context.Background(), base); err == nil {
+			conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)") //nolint:errcheck
+			conn.Close(context.Background())
+		}
+	}, nil
 }

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/chatstage/chatstage"
+	"github.com/chatstage/chatstage/store"
+)
+
+// What the commands print: summaries for people on stderr, answers on
+// stdout, JSON for machines.
+
+// ingestPrint says what a load did: the summary line on stderr, and with
+// --json its record on stdout; a dry run's answer goes to stdout.
+func ingestPrint(e *env, name string, res chatstage.LoadResult, err error, asJSON, quiet, dryRun bool) error {
+	if dryRun {
+		if err == nil {
+			return printDryRun(e.stdout, name, res, asJSON)
+		}
+		return nil
+	}
+	if res.LoadID == 0 { // refused: no load was recorded
+		return nil
+	}
+	if asJSON {
+		if err := json.NewEncoder(e.stdout).Encode(res.LoadResult); err != nil {
+			return err
+		}
+	}
+	if !quiet || res.Status != "succeeded" {
+		fmt.Fprintln(e.stderr, summaryLine(name, res.LoadResult))
+	}
+	return nil
+}
+
+func summaryLine(name string, l store.LoadResult) string {
+	if l.Status != "succeeded" {
+		return fmt.Sprintf("%s: load %d %s: %s", name, l.LoadID, l.Status, l.Error)
+	}
+	return fmt.Sprintf("%s: load %d succeeded: %d rows read, %d rejected, %d new versions; chats %d inserted, %d updated, %d unchanged, %d stale; %d messages written",
+		name, l.LoadID, l.RowsRead, l.RowsRejected, l.VersionsNew,
+		l.ChatsInserted, l.ChatsUpdated, l.ChatsUnchanged, l.ChatsStale, l.MessagesWritten)
+}
+
+// exportSummary is the one line export prints on stderr.
+func exportSummary(dir string, m chatstage.Manifest) string {
+	var b strings.Builder
+	b.WriteString("export: ")
+	for i, f := range m.Files {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s %d rows %d bytes", f.Name, f.Rows, f.Bytes)
+	}
+	if m.LastLoadID == 0 {
+		b.WriteString(" (no load yet)")
+	} else {
+		fmt.Fprintf(&b, " (last load %d)", m.LastLoadID)
+	}
+	fmt.Fprintf(&b, " in %s", dir)
+	return b.String()
+}
+
+// writeReportSummary prints what the files hold in a few lines.
+func writeReportSummary(w io.Writer, dir string, r chatstage.ReportResult) error {
+	var b strings.Builder
+	for _, f := range r.Files {
+		fmt.Fprintf(&b, "wrote %s: %s rows\n", strings.TrimSuffix(dir, "/")+"/"+f.Name, thousands(f.Rows))
+	}
+	fmt.Fprintf(&b, "chats: %s; the user spoke in %s (%s)\n", thousands(r.Chats), thousands(r.UserSpoke), share(r.UserSpoke, r.Chats))
+	perChat := "0"
+	if r.Chats > 0 {
+		perChat = fmt.Sprintf("%.1f", float64(r.Messages)/float64(r.Chats))
+	}
+	fmt.Fprintf(&b, "messages: %s, %s per chat\n", thousands(r.Messages), perChat)
+	fmt.Fprintf(&b, "quality flags on current chats: %s\n", nameCounts(r.Flags))
+	fmt.Fprintf(&b, "rejects over all loads: %s\n", nameCounts(r.Rejects))
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func share(n, of int64) string {
+	if of == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f%%", float64(n)*100/float64(of))
+}
+
+func nameCounts(list []store.NameCount) string {
+	if len(list) == 0 {
+		return "none"
+	}
+	parts := make([]string, len(list))
+	for i, n := range list {
+		parts[i] = fmt.Sprintf("%s %s", n.Name, thousands(n.Count))
+	}
+	return strings.Join(parts, ", ")
+}

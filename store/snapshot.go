@@ -1,0 +1,214 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// View is a view that a Snapshot copies as CSV: a deliverable or a
+// metrics file. The views hold the column names, the formatting and, for
+// the deliverables, the row order (migrations 00002 and 00003), so the
+// COPY is a plain SELECT.
+type View struct {
+	schema, name string
+	orderBy      string // for views without an order of their own; a column list
+}
+
+// The views a Snapshot copies.
+var (
+	ChatsView       = View{schema: "export", name: "chats"}    // chats.csv
+	MessagesView    = View{schema: "export", name: "messages"} // messages.csv
+	ChatMetricsView = View{schema: "analytics", name: "chat_metrics", orderBy: "chat_id"}
+	LoadQualityView = View{schema: "analytics", name: "load_quality", orderBy: "load_id"}
+)
+
+func (v View) String() string { return v.schema + "." + v.name }
+
+func (v View) ident() string { return pgx.Identifier{v.schema, v.name}.Sanitize() }
+
+// Snapshot is a read-only view of the database at one instant: every read
+// through it sees the same state, so files copied from it agree with each
+// other, and a load committing meanwhile is in all of them or in none.
+type Snapshot struct {
+	s  *Store
+	tx pgx.Tx
+	// LastLoadID is the greatest succeeded load visible in the snapshot:
+	// it holds every load up to it and none after. 0 when no load has
+	// succeeded yet.
+	LastLoadID int64
+	// TakenAt is the database's time of the snapshot, in UTC.
+	TakenAt time.Time
+}
+
+// snapshotPrepareSQL runs first in a snapshot. JIT is off because the
+// messages plan (a nested loop over every chat) is estimated far above
+// jit_above_cost, and compiling it costs a few hundred milliseconds that a
+// streaming COPY never wins back. TimeZone and DateStyle make the text of
+// the metrics' timestamps and dates the same whatever the server's and
+// the role's settings (the deliverables format theirs in the views).
+var snapshotPrepareSQL = []string{
+	`SET LOCAL jit = off`,
+	`SET LOCAL TimeZone = 'UTC'`,
+	`SET LOCAL DateStyle = 'ISO, YMD'`,
+}
+
+// snapshotTakeSQL is the first query of the transaction, so the REPEATABLE
+// READ snapshot is taken here.
+const snapshotTakeSQL = `
+SELECT coalesce(max(load_id) FILTER (WHERE status = 'succeeded'), 0), now()
+FROM staging.loads`
+
+// SnapshotBegin takes a snapshot (a REPEATABLE READ, READ ONLY
+// transaction). Close it when done.
+func (s *Store) SnapshotBegin(ctx context.Context) (*Snapshot, error) {
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return nil, s.translate(err, "taking a snapshot")
+	}
+	sn := &Snapshot{s: s, tx: tx}
+	for _, q := range snapshotPrepareSQL {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			sn.Close()
+			return nil, s.translate(err, "taking a snapshot")
+		}
+	}
+	if err := tx.QueryRow(ctx, snapshotTakeSQL).Scan(&sn.LastLoadID, &sn.TakenAt); err != nil {
+		sn.Close()
+		return nil, s.translate(err, "taking a snapshot")
+	}
+	sn.TakenAt = sn.TakenAt.UTC()
+	return sn, nil
+}
+
+// Close ends the snapshot. Read-only: rolling back is how it ends.
+func (sn *Snapshot) Close() {
+	if sn.tx != nil {
+		sn.tx.Rollback(context.Background()) //nolint:errcheck // read-only
+		sn.tx = nil
+	}
+}
+
+// CopyOptions tune CopyView. The zero value copies the view exactly.
+type CopyOptions struct {
+	// EscapeFormulas prefixes with ' every cell that starts with =, +, -
+	// or @, so that a spreadsheet shows it as text instead of running it.
+	EscapeFormulas bool
+}
+
+// CopyView writes the view as CSV with a header (COPY ... TO STDOUT
+// (FORMAT csv, HEADER)) to w, streaming: memory stays flat whatever its
+// size. It returns the data rows written, the header not counted.
+func (sn *Snapshot) CopyView(ctx context.Context, v View, w io.Writer, opts CopyOptions) (int64, error) {
+	query := "SELECT * FROM " + v.ident()
+	if opts.EscapeFormulas {
+		var err error
+		if query, err = sn.escapedQuery(ctx, v); err != nil {
+			return 0, sn.s.translate(err, "copying "+v.String())
+		}
+	}
+	if v.orderBy != "" {
+		query += " ORDER BY " + v.orderBy
+	}
+	tag, err := sn.tx.Conn().PgConn().CopyTo(ctx, w, "COPY ("+query+") TO STDOUT (FORMAT csv, HEADER)")
+	if err != nil {
+		return 0, sn.s.translate(err, "copying "+v.String())
+	}
+	return tag.RowsAffected(), nil
+}
+
+const viewColumnsSQL = `
+SELECT attname FROM pg_attribute
+WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped
+ORDER BY attnum`
+
+// formulaEscapeSQL wraps one quoted column: a cell a spreadsheet would run
+// as a formula gets a leading quote.
+const formulaEscapeSQL = `CASE WHEN %[1]s ~ '^[-=+@]' THEN '''' || %[1]s ELSE %[1]s END AS %[1]s`
+
+// escapedQuery selects every column of v wrapped in the formula escape.
+// The column names come from the catalog and are quoted as identifiers; no
+// value is ever part of the SQL. The view's own ORDER BY still orders the
+// rows: the outer query only projects.
+func (sn *Snapshot) escapedQuery(ctx context.Context, v View) (string, error) {
+	rows, err := sn.tx.Query(ctx, viewColumnsSQL, v.ident())
+	if err != nil {
+		return "", err
+	}
+	cols, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return "", err
+	}
+	exprs := make([]string, len(cols))
+	for i, c := range cols {
+		exprs[i] = fmt.Sprintf(formulaEscapeSQL, pgx.Identifier{c}.Sanitize())
+	}
+	return "SELECT " + strings.Join(exprs, ", ") + " FROM " + v.ident(), nil
+}
+
+// Summary is what a report says of the data besides its files.
+type Summary struct {
+	Chats     int64 `json:"chats"`      // current chats
+	UserSpoke int64 `json:"user_spoke"` // current chats with at least one user message
+	Messages  int64 `json:"messages"`   // messages of the current chats
+	// Flags counts the current chats carrying each quality flag.
+	Flags []NameCount `json:"flags"`
+	// Rejects counts the rejects of every load by reason code.
+	Rejects []NameCount `json:"rejects"`
+}
+
+// NameCount is a count under a stable name (a flag, a reason code).
+type NameCount struct {
+	Name  string `json:"name"`
+	Count int64  `json:"count"`
+}
+
+const summarySQL = `
+SELECT (SELECT count(*) FROM staging.chats),
+       (SELECT count(*) FROM staging.chats WHERE NOT is_default_chat),
+       (SELECT count(*) FROM staging.messages)`
+
+const summaryFlagsSQL = `
+SELECT flag, count(*) FROM staging.chats, unnest(quality_flags) AS flag
+GROUP BY flag ORDER BY count(*) DESC, flag`
+
+const summaryRejectsSQL = `
+SELECT reason_code, count(*) FROM staging.rejects
+GROUP BY reason_code ORDER BY count(*) DESC, reason_code`
+
+// Summary counts the current chats, their messages and flags, and the
+// rejects, in the snapshot.
+func (sn *Snapshot) Summary(ctx context.Context) (Summary, error) {
+	var sum Summary
+	if err := sn.tx.QueryRow(ctx, summarySQL).Scan(&sum.Chats, &sum.UserSpoke, &sum.Messages); err != nil {
+		return sum, sn.s.translate(err, "summarizing")
+	}
+	var err error
+	if sum.Flags, err = nameCounts(ctx, sn.tx, summaryFlagsSQL); err != nil {
+		return sum, sn.s.translate(err, "counting flags")
+	}
+	if sum.Rejects, err = nameCounts(ctx, sn.tx, summaryRejectsSQL); err != nil {
+		return sum, sn.s.translate(err, "counting rejects")
+	}
+	return sum, nil
+}
+
+func nameCounts(ctx context.Context, tx pgx.Tx, sql string) ([]NameCount, error) {
+	rows, err := tx.Query(ctx, sql)
+	if err != nil {
+		return nil, err
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (NameCount, error) {
+		var n NameCount
+		err := row.Scan(&n.Name, &n.Count)
+		return n, err
+	})
+	if out == nil {
+		out = []NameCount{} // [] in JSON, not null
+	}
+	return out, err
+}
