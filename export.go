@@ -70,7 +70,7 @@ func Export(ctx context.Context, st *store.Store, dir string, opts ExportOptions
 	}
 	defer sn.Close()
 	m.LastLoadID, m.ExportedAt = sn.LastLoadID, sn.TakenAt
-	set, err := deliver.Begin(dir)
+	set, err := deliver.Begin(dir, "export")
 	if err != nil {
 		return m, fmt.Errorf("writing into %s: %w", dir, err)
 	}

@@ -49,7 +49,7 @@ func Report(ctx context.Context, st *store.Store, dir string, _ ReportOptions) (
 	if r.Summary, err = sn.Summary(ctx); err != nil {
 		return r, err
 	}
-	set, err := deliver.Begin(dir)
+	set, err := deliver.Begin(dir, "report")
 	if err != nil {
 		return r, fmt.Errorf("writing into %s: %w", dir, err)
 	}

@@ -165,7 +165,9 @@ func exportFirstLine(t *testing.T, path string) string {
 	return strings.TrimSuffix(line, "\n")
 }
 
-// exportDirNames lists the names in dir, sorted.
+// exportDirNames lists the names in dir that a reader sees, sorted: not
+// the hidden .chatstage-KIND directories where the sets' generations live
+// (internal/deliver), which exportGenerations lists.
 func exportDirNames(t *testing.T, dir string) []string {
 	t.Helper()
 	ents, err := os.ReadDir(dir)
@@ -174,9 +176,26 @@ func exportDirNames(t *testing.T, dir string) []string {
 	}
 	var names []string
 	for _, e := range ents {
-		names = append(names, e.Name())
+		if !strings.HasPrefix(e.Name(), ".chatstage-") {
+			names = append(names, e.Name())
+		}
 	}
 	return names
+}
+
+// exportGenerations lists the generation directories under dir's
+// .chatstage-KIND directories, and the one each current points to.
+func exportGenerations(t *testing.T, dir string) (gens []string, live []string) {
+	t.Helper()
+	states, _ := filepath.Glob(filepath.Join(dir, ".chatstage-*"))
+	for _, st := range states {
+		g, _ := filepath.Glob(filepath.Join(st, "gen-*"))
+		gens = append(gens, g...)
+		if target, err := os.Readlink(filepath.Join(st, "current")); err == nil {
+			live = append(live, target)
+		}
+	}
+	return gens, live
 }
 
 // TestExportGolden ingests testdata/export/source.csv and compares the
@@ -522,6 +541,9 @@ func TestExportCancelledKeepsPrevious(t *testing.T) {
 	}
 	if names := exportDirNames(t, out); !slices.Equal(names, []string{"chats.csv", "manifest.json", "messages.csv"}) {
 		t.Errorf("%s holds %q after a cancelled export, want only the previous files", out, names)
+	}
+	if gens, _ := exportGenerations(t, out); len(gens) != 0 {
+		t.Errorf("a cancelled export left %v", gens)
 	}
 	for name, text := range previous {
 		b, err := os.ReadFile(filepath.Join(out, name))

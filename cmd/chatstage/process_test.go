@@ -127,6 +127,20 @@ func TestKillNineLeavesNothingAndIsRecovered(t *testing.T) {
 	assertNothingLoaded(t, url)
 	// The server ends the dead client's session within a second or two
 	// (client_connection_check_interval); until then the load is alive.
+	// status, which only reads, says the process is gone, and changes
+	// nothing.
+	var st result
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if st = runCLI(t, url, nil, "status"); strings.Contains(st.stdout, "running (process gone?)") {
+			break
+		}
+	}
+	if !strings.Contains(st.stdout, "running (process gone?)") {
+		t.Errorf("status after kill -9:\n%s", st.stdout)
+	}
+	if r := runCLI(t, url, nil, "status", "--json"); !strings.Contains(r.stdout, `"status":"running","`) || !strings.Contains(r.stdout, `"process_gone":true`) {
+		t.Errorf("status --json after kill -9: %s", r.stdout)
+	}
 	conn := connect(t, url)
 	var got []string
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
@@ -277,18 +291,16 @@ func TestExportSignalLeavesNoTempFile(t *testing.T) {
 		t.Errorf("exiting took %v", took)
 	}
 	code := exitCode(err)
-	entries, _ := os.ReadDir(out)
 	if code == exitOK {
 		t.Skip("the export finished before the signal arrived")
 	}
 	if code != exitTerminated {
 		t.Errorf("exit %d, want %d; stderr: %s", code, exitTerminated, stderr)
 	}
-	if len(entries) != 0 {
-		var names []string
-		for _, e := range entries {
-			names = append(names, e.Name())
-		}
+	if names := exportDirNames(t, out); len(names) != 0 {
 		t.Errorf("an interrupted export left %v", names)
+	}
+	if gens, _ := exportGenerations(t, out); len(gens) != 0 {
+		t.Errorf("an interrupted export left %v", gens)
 	}
 }

@@ -27,12 +27,11 @@ func TestReportGolden(t *testing.T) {
 		}
 		golden(t, name, string(b))
 	}
-	ents, err := os.ReadDir(out)
-	if err != nil {
-		t.Fatal(err)
+	if names := exportDirNames(t, out); len(names) != 2 {
+		t.Errorf("report left %v in %s, want the 2 reports and no temporary file", names, out)
 	}
-	if len(ents) != 2 {
-		t.Errorf("report left %d files in %s, want the 2 reports and no temporary file", len(ents), out)
+	if gens, live := exportGenerations(t, out); len(gens) != 1 || len(live) != 1 || filepath.Base(gens[0]) != live[0] {
+		t.Errorf("generations %v, live %v: want the one live generation", gens, live)
 	}
 }
 
