@@ -66,6 +66,10 @@ func (s *Store) translate(err error, during string) error {
 		return err
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("%s: %w", during, err)
+	case errors.As(err, new(*writeError)):
+		var we *writeError
+		errors.As(err, &we)
+		return fmt.Errorf("%s: %w", during, we.err)
 	case isConnectError(err):
 		return &dbError{ErrConnect, fmt.Sprintf("%v at %s: %s", ErrConnect, s.target, connectCause(err)), err}
 	case lostConnection(err):
@@ -92,10 +96,29 @@ func lostConnection(err error) bool {
 		return pgErr.Code == pgerrcode.AdminShutdown || pgErr.Code == pgerrcode.CrashShutdown ||
 			pgErr.Code == pgerrcode.CannotConnectNow || pgerrcode.IsConnectionException(pgErr.Code)
 	}
-	var netErr net.Error
+	var opErr *net.OpError
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, pgconn.ErrConnClosed) ||
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNREFUSED) ||
-		errors.As(err, &netErr)
+		errors.As(err, &opErr)
+}
+
+// writeError is an error of the writer a view was copied to (a full disk,
+// say): the caller's, not the database's.
+type writeError struct{ err error }
+
+func (e *writeError) Error() string { return e.err.Error() }
+func (e *writeError) Unwrap() error { return e.err }
+
+// errorTaggingWriter tags its writer's errors as writeErrors, so that
+// translate does not take a file system's error for the connection's.
+type errorTaggingWriter struct{ w io.Writer }
+
+func (t errorTaggingWriter) Write(p []byte) (int, error) {
+	n, err := t.w.Write(p)
+	if err != nil {
+		err = &writeError{err}
+	}
+	return n, err
 }
 
 // retryable reports whether connecting again may succeed: the server is

@@ -452,8 +452,8 @@ WHERE load_id = $1 AND status = 'running'`
 // one that later loads. It runs even when ctx was cancelled (typically by
 // Ctrl-C), bounded in time. A dry run only rolls back.
 //
-// It tries the record up to three times: after a server restart the pool
-// may first hand out connections that died with it.
+// It retries the record while the server cannot be reached (a restart),
+// within its time bound; after it, the pool hands out new connections.
 func (l *Load) Fail(ctx context.Context, read SourceInfo, cause error) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), defaultCleanupTimeout)
 	defer cancel()
@@ -461,22 +461,28 @@ func (l *Load) Fail(ctx context.Context, read SourceInfo, cause error) error {
 	if l.p.DryRun || l.id == 0 {
 		return nil
 	}
-	var err error
-	for range 3 {
-		_, err = l.s.pool.Exec(ctx, loadFailSQL, l.id, storable(cause.Error()), read.SizeBytes, hex.EncodeToString(read.SHA256))
-		if err == nil || ctx.Err() != nil {
-			break
+	wait := 100 * time.Millisecond
+	for {
+		_, err := l.s.pool.Exec(ctx, loadFailSQL, l.id, storable(cause.Error()), read.SizeBytes, hex.EncodeToString(read.SHA256))
+		if err == nil {
+			return nil
 		}
+		if !retryable(err) || ctx.Err() != nil {
+			return l.s.translate(err, l.step("recording the failure"))
+		}
+		select { // a server restarting: its new connections are refused for a moment
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return l.s.translate(err, l.step("recording the failure"))
+		}
+		wait = min(2*wait, time.Second)
 	}
-	if err != nil {
-		return l.s.translate(err, l.step("recording the failure"))
-	}
-	return nil
 }
 
 // defaultCleanupTimeout bounds the statements run after a load was
-// interrupted, so Ctrl-C never hangs on a dead server.
-const defaultCleanupTimeout = 5 * time.Second
+// interrupted, so Ctrl-C never hangs on a dead server; long enough for a
+// restarting server to come back.
+const defaultCleanupTimeout = 10 * time.Second
 
 func (l *Load) rollback(ctx context.Context) {
 	if l.tx != nil {

@@ -3,11 +3,11 @@ package store
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 
 	"github.com/chatstage/chatstage/migrations"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
-	"github.com/pressly/goose/v3/lock"
 )
 
 // MigrationState is one migration and whether it is applied.
@@ -17,13 +17,11 @@ type MigrationState struct {
 	Applied bool
 }
 
+// provider is goose's Provider over the embedded migrations. It has no
+// session locker: Migrate takes a lock of its own.
 func (s *Store) provider() (*goose.Provider, func(), error) {
-	locker, err := lock.NewPostgresSessionLocker()
-	if err != nil {
-		return nil, nil, err
-	}
 	db := stdlib.OpenDBFromPool(s.pool)
-	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS, goose.WithSessionLocker(locker))
+	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS)
 	if err != nil {
 		db.Close()
 		return nil, nil, err
@@ -31,13 +29,32 @@ func (s *Store) provider() (*goose.Provider, func(), error) {
 	return p, func() { db.Close() }, nil
 }
 
+// migrateLockSQL lets one process migrate at a time. The others block
+// on it, woken the moment it is released (goose's session locker polls
+// every 5 seconds: ten first runs at once finished at 0.2, 1.2, 5, 10 ...
+// 30 s), and then find nothing pending.
+const migrateLockSQL = `SELECT pg_advisory_lock(hashtext('chatstage.migrate'))`
+
 // Migrate applies the pending migrations and returns how many it applied.
-// A PostgreSQL advisory lock makes concurrent callers wait for each other,
-// so two processes never migrate at once.
+// When none is pending it takes no lock; otherwise concurrent callers wait
+// for each other, so two processes never migrate at once. It refuses a
+// database whose encoding is not UTF8 (ErrEncoding).
 func (s *Store) Migrate(ctx context.Context) (int, error) {
 	if err := s.checkEncoding(ctx); err != nil {
 		return 0, err
 	}
+	if pending, err := s.pending(ctx); err != nil || !pending {
+		return 0, err
+	}
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return 0, s.translate(err, "migrating")
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, migrateLockSQL); err != nil {
+		return 0, s.translate(err, "waiting for the migration lock")
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(hashtext('chatstage.migrate'))`) //nolint:errcheck // ends with the session anyway
 	p, done, err := s.provider()
 	if err != nil {
 		return 0, fmt.Errorf("migrating: %w", err)
@@ -53,20 +70,52 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 	return len(res), nil
 }
 
+// pending reports whether a migration is not applied yet.
+func (s *Store) pending(ctx context.Context) (bool, error) {
+	states, err := s.MigrationStatus(ctx)
+	if err != nil {
+		return false, err
+	}
+	for _, m := range states {
+		if !m.Applied {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// migrationsTableSQL tells whether goose ever ran: its table is read,
+// never created, so that a read-only command changes nothing.
+const migrationsTableSQL = `SELECT to_regclass('goose_db_version') IS NOT NULL`
+
+const migrationsAppliedSQL = `SELECT coalesce(array_agg(version_id) FILTER (WHERE is_applied), '{}') FROM goose_db_version`
+
 // MigrationStatus lists every known migration and whether it is applied.
+// It only reads: on a database chatstage never migrated, every migration
+// is pending and nothing is created.
 func (s *Store) MigrationStatus(ctx context.Context) ([]MigrationState, error) {
 	p, done, err := s.provider()
 	if err != nil {
 		return nil, fmt.Errorf("reading migration status: %w", err)
 	}
 	defer done()
-	st, err := p.Status(ctx)
-	if err != nil {
+	applied := map[int64]bool{}
+	var exists bool
+	if err := s.pool.QueryRow(ctx, migrationsTableSQL).Scan(&exists); err != nil {
 		return nil, s.translate(err, "reading the migration status of "+s.target)
 	}
-	out := make([]MigrationState, len(st))
-	for i, m := range st {
-		out[i] = MigrationState{Version: m.Source.Version, Name: m.Source.Path, Applied: m.State == goose.StateApplied}
+	if exists {
+		var versions []int64
+		if err := s.pool.QueryRow(ctx, migrationsAppliedSQL).Scan(&versions); err != nil {
+			return nil, s.translate(err, "reading the migration status of "+s.target)
+		}
+		for _, v := range versions {
+			applied[v] = true
+		}
+	}
+	var out []MigrationState
+	for _, src := range p.ListSources() {
+		out = append(out, MigrationState{Version: src.Version, Name: filepath.Base(src.Path), Applied: applied[src.Version]})
 	}
 	return out, nil
 }

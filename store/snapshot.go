@@ -114,7 +114,7 @@ func (sn *Snapshot) CopyView(ctx context.Context, v View, w io.Writer, opts Copy
 	if v.orderBy != "" {
 		query += " ORDER BY " + v.orderBy
 	}
-	tag, err := sn.tx.Conn().PgConn().CopyTo(ctx, w, "COPY ("+query+") TO STDOUT (FORMAT csv, HEADER)")
+	tag, err := sn.tx.Conn().PgConn().CopyTo(ctx, errorTaggingWriter{w}, "COPY ("+query+") TO STDOUT (FORMAT csv, HEADER)")
 	if err != nil {
 		return 0, sn.s.translate(err, "copying "+v.String())
 	}

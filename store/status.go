@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -12,6 +13,10 @@ type LoadRecord struct {
 	LoadResult
 	StartedAt  time.Time  `json:"started_at"`
 	FinishedAt *time.Time `json:"finished_at"` // nil while running
+	// ProcessGone is set on a running load whose process no longer holds
+	// its liveness lock: it died (kill -9, a crash), and the next ingest,
+	// export or migrate will record the load failed.
+	ProcessGone bool `json:"process_gone,omitempty"`
 }
 
 // Totals count the rows of the staging tables.
@@ -97,6 +102,27 @@ func (s *Store) StatusRead(ctx context.Context, limit int) (Status, error) {
 	})
 	if err != nil {
 		return st, s.translate(err, "reading loads")
+	}
+	var running []int64
+	for _, l := range st.Loads {
+		if l.Status == "running" {
+			running = append(running, l.LoadID)
+		}
+	}
+	if len(running) > 0 {
+		// The try-locks are transaction locks of this read-only snapshot:
+		// they end with it and change nothing.
+		rows, err := tx.Query(ctx, loadsDeadSQL, running)
+		if err != nil {
+			return st, s.translate(err, "reading loads")
+		}
+		gone, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return st, s.translate(err, "reading loads")
+		}
+		for i := range st.Loads {
+			st.Loads[i].ProcessGone = slices.Contains(gone, st.Loads[i].LoadID)
+		}
 	}
 	t := &st.Totals
 	if err := tx.QueryRow(ctx, statusTotalsSQL).Scan(&t.Chats, &t.Versions, &t.Messages, &t.Rejects, &t.Loads); err != nil {

@@ -255,7 +255,9 @@ const (
 
 // open connects to the database in the documented order: --database-url,
 // $CHATSTAGE_DATABASE_URL, $DATABASE_URL, else libpq's PG* variables.
-// Close the store when done.
+// A server that restarts while the command starts (connected, but not yet
+// migrated) is ridden out like one that is down: open starts over until
+// --connect-timeout. Close the store when done.
 func (cl *cmdline) open(ctx context.Context, mode openMode) (*store.Store, error) {
 	url := cl.c.databaseURL
 	for _, name := range []string{"CHATSTAGE_DATABASE_URL", "DATABASE_URL"} {
@@ -263,7 +265,19 @@ func (cl *cmdline) open(ctx context.Context, mode openMode) (*store.Store, error
 			url = cl.e.getenv(name)
 		}
 	}
-	st, err := store.Open(ctx, url, store.Options{Logger: cl.logger, ConnectTimeout: cl.c.connectTimeout})
+	deadline := time.Now().Add(cl.c.connectTimeout)
+	for {
+		st, err := cl.openOnce(ctx, url, mode, time.Until(deadline))
+		if err == nil || !errors.Is(err, store.ErrConnectionLost) || time.Now().After(deadline) || ctx.Err() != nil {
+			return st, err
+		}
+		cl.logger.Warn("lost the connection while starting, starting over", "error", err)
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func (cl *cmdline) openOnce(ctx context.Context, url string, mode openMode, timeout time.Duration) (*store.Store, error) {
+	st, err := store.Open(ctx, url, store.Options{Logger: cl.logger, ConnectTimeout: max(timeout, 0)})
 	if err != nil {
 		return nil, err
 	}

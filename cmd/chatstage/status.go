@@ -3,9 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-
-	"github.com/chatstage/chatstage/store"
 )
 
 func runStatus(ctx context.Context, e *env, args []string) error {
@@ -28,12 +25,9 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer st.Close()
-	// A load whose process died shows as failed, not running, even though
-	// status never migrates: on a database not migrated yet there is no
-	// load to recover, and StatusRead says what is pending.
-	if _, err := st.LoadsRecover(ctx); err != nil && !errors.Is(err, store.ErrNotMigrated) {
-		return err
-	}
+	// status only reads: a load whose process died shows as running
+	// (process gone?) until the next ingest, export or migrate records it
+	// failed.
 	s, err := st.StatusRead(ctx, *limit)
 	if err != nil {
 		return err

@@ -50,8 +50,12 @@ func writeStatus(w io.Writer, target string, s store.Status) error {
 		t := newTable("LOAD", ">", "SOURCE", "", "STARTED (UTC)", "", "DURATION", ">", "STATUS", "",
 			"ROWS", ">", "REJECTED", ">", "INSERTED", ">", "UPDATED", ">", "UNCHANGED", ">", "STALE", ">")
 		for _, l := range s.Loads {
+			status := l.Status
+			if l.ProcessGone {
+				status += " (process gone?)"
+			}
 			t.add(strconv.FormatInt(l.LoadID, 10), l.Source, l.StartedAt.UTC().Format("2006-01-02 15:04:05"),
-				loadDuration(l), l.Status, thousands(l.RowsRead), thousands(l.RowsRejected), thousands(l.ChatsInserted),
+				loadDuration(l), status, thousands(l.RowsRead), thousands(l.RowsRejected), thousands(l.ChatsInserted),
 				thousands(l.ChatsUpdated), thousands(l.ChatsUnchanged), thousands(l.ChatsStale))
 		}
 		t.write(&b) //nolint:errcheck // a strings.Builder does not fail
