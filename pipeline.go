@@ -7,6 +7,7 @@ import (
 	"hash/maphash"
 	"io"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 
@@ -32,18 +33,31 @@ import (
 // Channels hold a few jobs per worker, so memory stays flat whatever the
 // size of the file.
 
-const batchSize = 512
+// A job is batchSize records, or fewer that hold jobBytes: memory stays
+// flat whatever the records' sizes.
+const (
+	batchSize = 512
+	jobBytes  = 4 << 20
+	// bigRecordBytes: after a record this large the reader waits until the
+	// load has copied it before reading on, so that only one such record
+	// at a time is in memory, read, shaped and copied (the memory bound of
+	// --max-field-bytes, docs/performance.md).
+	bigRecordBytes = 8 << 20
+)
 
 // lookupFunc is store.Load.Lookup.
 type lookupFunc func(ctx context.Context, keys []etl.Key) ([]store.KeyState, error)
 
 // job is a run of consecutive records, and what a worker made of them.
 type job struct {
-	records []etl.Record
-	rejects []etl.Reject // by the reader, and by the shaper
-	rows    []jobRow
-	done    chan struct{}
-	err     error
+	records  []etl.Record
+	rejects  []etl.Reject // by the reader, and by the shaper
+	bytes    int          // of its records
+	big      bool         // holds a record of bigRecordBytes or more
+	rows     []jobRow
+	done     chan struct{} // the worker is done with it
+	consumed chan struct{} // Next moved past it: the load copied it
+	err      error
 }
 
 // jobRow is a record once looked up: its key and what the database keeps
@@ -66,6 +80,7 @@ type pipeline struct {
 	batch    store.Batch
 	err      error
 	readErr  error // the reader's, set before it closes order
+	last     *job  // the job of the batch handed out last
 	progress *Progress
 	sample   rejectSample
 }
@@ -112,7 +127,9 @@ func startPipeline(ctx context.Context, name string, rd *etl.Reader, lookup look
 // readJobs reads rd to its end, sending each job to the workers and, in
 // file order, to Next, which waits for a worker to be done with it.
 func readJobs(ctx context.Context, rd *etl.Reader, jobs, order chan<- *job) error {
-	newJob := func() *job { return &job{records: make([]etl.Record, 0, batchSize), done: make(chan struct{})} }
+	newJob := func() *job {
+		return &job{records: make([]etl.Record, 0, batchSize), done: make(chan struct{}), consumed: make(chan struct{})}
+	}
 	j := newJob()
 	send := func() error {
 		for _, c := range []chan<- *job{order, jobs} {
@@ -122,7 +139,15 @@ func readJobs(ctx context.Context, rd *etl.Reader, jobs, order chan<- *job) erro
 				return ctx.Err()
 			}
 		}
+		sent := j
 		j = newJob()
+		if sent.big {
+			select {
+			case <-sent.consumed:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
 		return nil
 	}
 	for {
@@ -140,8 +165,10 @@ func readJobs(ctx context.Context, rd *etl.Reader, jobs, order chan<- *job) erro
 			return err
 		default:
 			j.records = append(j.records, rec)
+			j.bytes += rec.Bytes
+			j.big = j.big || rec.Bytes >= bigRecordBytes
 		}
-		if len(j.records)+len(j.rejects) >= batchSize {
+		if len(j.records)+len(j.rejects) >= batchSize || j.bytes >= jobBytes || j.big {
 			if err := send(); err != nil {
 				return err
 			}
@@ -206,6 +233,17 @@ func (w *worker) shape(ctx context.Context, j *job) error {
 // A chat seen before is told by a Bloom filter, whose false positives only
 // send a row the merged way, which is always right.
 func (p *pipeline) Next() bool {
+	if p.last != nil { // the load is done with the previous batch
+		big := p.last.big
+		p.batch, p.last.rows = store.Batch{}, nil
+		close(p.last.consumed)
+		p.last = nil
+		if big {
+			// Give the big record's memory back before the reader reads
+			// on: a rare event, and the memory bound depends on it.
+			debug.FreeOSMemory()
+		}
+	}
 	if p.err != nil {
 		return false
 	}
@@ -251,7 +289,7 @@ func (p *pipeline) Next() bool {
 			b.Merged = append(b.Merged, r.row)
 		}
 	}
-	p.batch = b
+	p.batch, p.last = b, j
 	p.sample.add(j.rejects)
 	p.progress.Rows.Add(int64(len(j.rows) + len(j.rejects)))
 	return true

@@ -4,10 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"testing/iotest"
+	"time"
 
 	"github.com/chatstage/chatstage/etl"
 	"github.com/chatstage/chatstage/store"
@@ -141,14 +145,15 @@ func TestPipelineErrors(t *testing.T) {
 	if err := p.stop(); !errors.Is(err, boom) {
 		t.Errorf("stop = %v, want the lookup's error", err)
 	}
-	rd, err := etl.NewReader(strings.NewReader(testHeader+"C,\""+strings.Repeat("x", 5000)), etl.ReaderOptions{MaxFieldBytes: 1000})
+	gone := errors.New("disk gone")
+	rd, err := etl.NewReader(io.MultiReader(strings.NewReader(testHeader+"C,s"), iotest.ErrReader(gone)), etl.ReaderOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	p = startPipeline(context.Background(), "big.csv", rd, nothingKept, IngestOptions{}, &Progress{})
 	for p.Next() {
 	}
-	if err := p.stop(); !errors.Is(err, etl.ErrRecordTooLarge) || !strings.Contains(err.Error(), "reading big.csv") {
+	if err := p.stop(); !errors.Is(err, gone) || !strings.Contains(err.Error(), "reading big.csv") {
 		t.Errorf("stop = %v, want the read error naming the file", err)
 	}
 }
@@ -178,5 +183,51 @@ func TestRejectSampleKeepsFirstLines(t *testing.T) {
 	none.add([]etl.Reject{{Line: 1}})
 	if len(none.rejects()) != 0 {
 		t.Error("a sample of 0 kept a reject")
+	}
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// TestPipelineOneBigRecordAtATime: after a record of bigRecordBytes or
+// more, the reader reads on only once the load is done with it, so that
+// memory holds one such record, not one per stage.
+func TestPipelineOneBigRecordAtATime(t *testing.T) {
+	t.Parallel()
+	record := func(id string) string {
+		return id + `,s,t,17,"[{""content"": ""` + strings.Repeat("x", bigRecordBytes+1000) + `""}]",{},,2025-07-01T08:05:00,nl,,,,1` + "\n"
+	}
+	src := &countingReader{r: strings.NewReader(testHeader + record("A") + record("B") + record("C"))}
+	rd, err := etl.NewReader(src, etl.ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := startPipeline(context.Background(), "big.csv", rd, nothingKept, IngestOptions{}, &Progress{})
+	one := int64(len(record("A")))
+	for i := range 3 {
+		if !p.Next() {
+			t.Fatalf("batch %d: %v", i, p.Err())
+		}
+		time.Sleep(100 * time.Millisecond) // the reader would read on now, if it could
+		// Read so far: the records handed out, and at most the read
+		// buffers (64 kB each) of the next.
+		if read, limit := src.n.Load(), int64(len(testHeader))+int64(i+1)*one+256<<10; read > limit {
+			t.Errorf("batch %d: %d bytes read while the load holds a big record, want at most %d", i, read, limit)
+		}
+	}
+	if p.Next() {
+		t.Error("a fourth batch")
+	}
+	if err := p.stop(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -25,14 +25,23 @@ func TestCapsTurnMonstersIntoRejects(t *testing.T) {
 		t.Fatalf("reading goes on after a monster: %v", err)
 	}
 
-	// A record four times over the field cap is not read whole: the file fails.
-	huge := testHeader + "C-1,\"" + strings.Repeat("y", 10000) + "\"\n"
+	// A record far over the cap is a reject too, never held whole, and
+	// so are fields under the cap that together are over it.
+	huge := testHeader + "C-1,\"" + strings.Repeat("y", 10000) + "\"\n" +
+		"C-2," + strings.Repeat("z,", 5) + strings.Repeat("w", 600) + "," + strings.Repeat("v", 600) + ",,,,,\n" +
+		"C-3,s,t,17,[],{},,2025-07-01T08:05:00,nl,,,,0\n"
 	r, err = NewReader(strings.NewReader(huge), ReaderOptions{MaxFieldBytes: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.Next(); !errors.Is(err, ErrRecordTooLarge) {
-		t.Fatalf("err = %v, want ErrRecordTooLarge", err)
+	for _, want := range []string{"field 2 is 10000 bytes", "the fields of the record are"} {
+		_, err := r.Next()
+		if !errors.As(err, &rej) || rej.Code != RejectFieldTooLarge || !strings.Contains(rej.Reason, want) || len(rej.Raw) > rawKeepBytes {
+			t.Fatalf("err = %v, want a field_too_large reject saying %q", err, want)
+		}
+	}
+	if rec, err := r.Next(); err != nil || rec.ChatID != "C-3" {
+		t.Fatalf("reading goes on after monsters: %v", err)
 	}
 }
 

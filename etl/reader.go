@@ -3,7 +3,6 @@ package etl
 import (
 	"bufio"
 	"bytes"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -39,7 +38,10 @@ const (
 // Caps that a real file never reaches, so that hostile input cannot take
 // unbounded memory or time.
 const (
-	DefaultMaxFieldBytes = 64 << 20
+	// DefaultMaxFieldBytes keeps ingest within 2 × it + 100 MB whatever
+	// the input (docs/performance.md): a record is held once as it is
+	// read, and shaping and copying it take about two times more.
+	DefaultMaxFieldBytes = 32 << 20
 	DefaultMaxMessages   = 100_000
 	// MaxFieldBytesLimit is the largest field cap that a database can
 	// store whatever the field holds: a structured_info rendered for the
@@ -57,10 +59,6 @@ const (
 	// and would fail the whole load.
 	MaxChatIDBytes = 512
 )
-
-// ErrRecordTooLarge: one record is so large (four times the field cap) that
-// reading it whole would take unbounded memory; the file fails.
-var ErrRecordTooLarge = errors.New("record too large")
 
 // Reject is a record that cannot be a chat version. It is stored with its
 // load, never dropped.
@@ -83,6 +81,7 @@ func (r *Reject) Error() string { return fmt.Sprintf("line %d: %s", r.Line, r.Re
 // a Row.
 type Record struct {
 	Line      int64
+	Bytes     int       // the contents of its fields, for accounting memory
 	ChatID    string    // trimmed, sanitized, never empty
 	UpdatedAt time.Time // UTC, microseconds
 	values    [numColumns]string
@@ -94,8 +93,9 @@ type Record struct {
 type ReaderOptions struct {
 	// Location is the time zone of timestamps written without one; nil means UTC.
 	Location *time.Location
-	// MaxFieldBytes rejects a record with a longer field; 0 means
-	// DefaultMaxFieldBytes. A record over four times this fails the file.
+	// MaxFieldBytes rejects a record with a longer field, or whose fields
+	// together are longer (field_too_large), without holding it; 0 means
+	// DefaultMaxFieldBytes.
 	MaxFieldBytes int
 }
 
@@ -103,11 +103,10 @@ type ReaderOptions struct {
 // at most one record and a read-ahead buffer in memory, whatever the size
 // of the file.
 type Reader struct {
-	src      *recorder
-	csv      *csv.Reader
+	sc       *scanner
+	rawCut   bool // the current record's raw text is only its start
 	h        *header
 	loc      *time.Location
-	lastEnd  int64 // input offset where the previous record ended
 	lastLine int64 // line where the previous record started
 	maxField int
 }
@@ -129,29 +128,25 @@ func NewReader(r io.Reader, opts ReaderOptions) (*Reader, error) {
 	if maxField <= 0 {
 		maxField = DefaultMaxFieldBytes
 	}
-	src := &recorder{r: br, max: 4 * maxField}
-	cr := csv.NewReader(src)
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
 	loc := opts.Location
 	if loc == nil {
 		loc = time.UTC
 	}
-	rd := &Reader{src: src, csv: cr, loc: loc, maxField: maxField}
-	names, err := cr.Read()
-	if err == io.EOF {
+	rd := &Reader{sc: newScanner(br, maxField, rawKeepBytes), loc: loc, maxField: maxField}
+	head, err := rd.sc.read()
+	switch {
+	case err == io.EOF:
 		return nil, ErrNoHeader
-	}
-	if err != nil {
+	case err != nil:
 		return nil, fmt.Errorf("reading header: %w", err)
+	case head.err != nil:
+		return nil, fmt.Errorf("reading header: %w", head.err)
+	case head.tooLarge:
+		return nil, fmt.Errorf("reading header: over %d bytes", maxField)
 	}
-	names = append([]string(nil), names...)
-	rd.h, err = parseHeader(names)
-	if err != nil {
+	if rd.h, err = parseHeader(head.fields); err != nil {
 		return nil, err
 	}
-	rd.lastEnd = cr.InputOffset()
-	src.discard(rd.lastEnd)
 	return rd, nil
 }
 
@@ -183,41 +178,37 @@ func (r *Reader) UnknownColumns() []string { return r.h.unknown }
 // reported as a *Reject error, after which reading may go on; io.EOF ends
 // the file; any other error is fatal to the file.
 func (r *Reader) Next() (Record, error) {
-	fields, err := r.csv.Read()
-	end := r.csv.InputOffset()
-	raw := r.src.slice(r.lastEnd, end)
-	r.lastEnd = end
-	defer r.src.discard(end)
-	var pe *csv.ParseError
+	sr, err := r.sc.read()
 	switch {
 	case err == io.EOF:
 		return Record{}, io.EOF
-	case errors.As(err, &pe):
-		r.lastLine = int64(pe.StartLine)
+	case err != nil:
+		return Record{}, fmt.Errorf("reading the record after line %d: %w", r.lastLine, err)
+	}
+	r.lastLine = sr.startLine
+	raw := sr.raw
+	r.rawCut = sr.rawCut
+	switch {
+	case sr.err != nil:
+		pe := sr.err
 		return Record{}, r.reject(int64(pe.StartLine), RejectMalformed,
 			fmt.Sprintf("not well-formed CSV: %v (line %d, column %d)", pe.Err, pe.Line, pe.Column), raw)
-	case err != nil:
-		return Record{}, fmt.Errorf("reading the record after line %d: %w", r.lineAfter(), err)
+	case sr.tooLarge && sr.bigField >= 0:
+		return Record{}, r.reject(sr.fieldLine[sr.bigField], RejectFieldTooLarge,
+			fmt.Sprintf("field %d is %d bytes, over the cap of %d (raw text cut to its first %d bytes)",
+				sr.bigField+1, sr.bigSize, r.maxField, rawKeepBytes), raw)
+	case sr.tooLarge:
+		return Record{}, r.reject(sr.startLine, RejectFieldTooLarge,
+			fmt.Sprintf("the fields of the record are %d bytes or more, over the cap of %d (raw text cut to its first %d bytes)",
+				sr.bigSize, r.maxField, rawKeepBytes), raw)
 	}
-	for i, f := range fields {
-		if len(f) > r.maxField {
-			line, _ := r.csv.FieldPos(i)
-			r.lastLine = int64(line)
-			if len(raw) > rawKeepBytes {
-				raw = raw[:rawKeepBytes]
-			}
-			return Record{}, r.reject(int64(line), RejectFieldTooLarge,
-				fmt.Sprintf("field %d is %d bytes, over the cap of %d (raw text cut to its first %d bytes)",
-					i+1, len(f), r.maxField, rawKeepBytes), raw)
-		}
-	}
-	line, _ := r.csv.FieldPos(0)
-	r.lastLine = int64(line)
+	fields := sr.fields
+	line := sr.startLine
 	if len(fields) != r.h.fields {
-		return Record{}, r.reject(int64(line), RejectFieldCount,
+		return Record{}, r.reject(line, RejectFieldCount,
 			fmt.Sprintf("has %d fields, the header has %d", len(fields), r.h.fields), raw)
 	}
-	rec := Record{Line: int64(line), fields: append([]string(nil), fields...)}
+	rec := Record{Line: line, fields: fields, Bytes: int(sr.size)}
 	for c, i := range r.h.index {
 		if i >= 0 {
 			rec.values[c] = fields[i]
@@ -253,11 +244,10 @@ func (r *Reader) rejectOf(rec *Record, code RejectCode, reason string, raw []byt
 	return rej
 }
 
-// lineAfter is the line of the last record read, for errors that have no
-// record (csv.Reader.FieldPos panics without one).
-func (r *Reader) lineAfter() int64 { return r.lastLine }
-
 func (r *Reader) reject(line int64, code RejectCode, reason string, raw []byte) *Reject {
+	if r.rawCut && code != RejectFieldTooLarge {
+		reason += fmt.Sprintf(" (the record is over %d bytes: its raw text is cut to its first %d)", bigRecord, rawKeepBytes)
+	}
 	text, _ := sanitizeText(string(trimLineEnds(raw)))
 	reason, _ = sanitizeText(reason)
 	return &Reject{Line: line, Code: code, Reason: reason, Raw: text}
@@ -279,41 +269,4 @@ func trimLineEnds(b []byte) []byte {
 	}
 	b = bytes.TrimSuffix(b, []byte("\n"))
 	return bytes.TrimSuffix(b, []byte("\r"))
-}
-
-// recorder keeps the bytes the CSV reader has consumed since the last
-// record, because encoding/csv does not give a record's raw text and a
-// reject must keep it.
-type recorder struct {
-	r    io.Reader
-	buf  []byte
-	base int64 // input offset of buf[0]
-	max  int   // bytes one record may take before reading fails
-}
-
-func (rc *recorder) Read(p []byte) (int, error) {
-	if len(rc.buf) > rc.max {
-		return 0, fmt.Errorf("%w: over %d bytes", ErrRecordTooLarge, rc.max)
-	}
-	n, err := rc.r.Read(p)
-	rc.buf = append(rc.buf, p[:n]...)
-	return n, err
-}
-
-// slice returns the bytes between two input offsets, both at or after the
-// last discard.
-func (rc *recorder) slice(from, to int64) []byte {
-	return rc.buf[from-rc.base : to-rc.base]
-}
-
-// discard forgets the bytes before offset upto. It compacts only when the
-// dead prefix is large, so a record costs no copy of the read-ahead.
-func (rc *recorder) discard(upto int64) {
-	dead := int(upto - rc.base)
-	if dead < 64<<10 && dead < len(rc.buf)/2 {
-		return
-	}
-	n := copy(rc.buf, rc.buf[dead:])
-	rc.buf = rc.buf[:n]
-	rc.base = upto
 }

@@ -315,6 +315,11 @@ func (s *Shaper) shapeMessages(row *Row, log string) error {
 		return nil
 	}
 	s.arena = s.arena[:0]
+	if len(log) > bigRecord {
+		// A big log's texts get an arena of their own, sized once: no
+		// copies as it grows, and no copy into a string at the end.
+		s.arena = make([]byte, 0, len(log)+64)
+	}
 	s.spans = s.spans[:0]
 	invalid := false
 	err = d.array(func() error {
@@ -347,7 +352,13 @@ func (s *Shaper) shapeMessages(row *Row, log string) error {
 	if d.sanitized() {
 		row.Flags |= FlagTextSanitized
 	}
-	arena := string(s.arena)
+	var arena string
+	if len(log) > bigRecord {
+		arena = unsafe.String(unsafe.SliceData(s.arena), len(s.arena))
+		s.arena = nil // the row owns it now
+	} else {
+		arena = string(s.arena)
+	}
 	text := func(sp span) Text {
 		if !sp.valid {
 			return Text{}

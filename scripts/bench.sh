@@ -79,6 +79,14 @@ cmp -s "$dir/export/chats.csv" "$dir/psql-chats.csv" && cmp -s "$dir/export/mess
 url3=$(fresh_db chatstage_bench_triple)
 timed triple "$dir/chatstage" ingest --database-url "$url3" "$dir/triple.csv"
 
+# Hostile inputs: peak RSS must stay under 2 x --max-field-bytes + 100 MB
+# (the default cap, 32 MiB: 164 MB).
+for m in field messages big bigs; do
+  [ -s "$dir/monster-$m.csv" ] || "$dir/chatgen" -monster "$m" -out "$dir/monster-$m.csv"
+  urlm=$(fresh_db chatstage_bench_monster)
+  timed "monster_$m" "$dir/chatstage" ingest --quiet --database-url "$urlm" "$dir/monster-$m.csv"
+done
+
 full_wal=$(wal_bytes "$lsn0" "$lsn1")
 again_wal=$(wal_bytes "$lsn1" "$lsn2")
 night_wal=$(wal_bytes "$lsn2" "$lsn3")
@@ -93,3 +101,6 @@ row "  WAL bytes: full / re / nightly" "$((full_wal / 1048576))MB" "$((again_wal
 row "chatstage export" "${wall[export]}" "$((rss[export] / 1024))MB" "$(ratio "${wall[export]}" "${wall[psqlexport]}")" "<= 1.3 x psql \\copy"
 row "psql \\copy of the export views" "${wall[psqlexport]}" - - -
 row "chatstage first ingest, 3x file" "${wall[triple]}" "$((rss[triple] / 1024))MB" "$(ratio "${rss[triple]}" "${rss[first]}")" "RSS flat (ratio ~1)"
+for m in field messages big bigs; do
+  row "monster input: $m" "${wall[monster_$m]}" "$((rss[monster_$m] / 1024))MB" "$(ratio "${rss[monster_$m]}" 167936)" "<= 164 MB (2 x 32 MiB + 100 MB)"
+done

@@ -5,6 +5,7 @@
 //
 //	go run ./cmd/chatgen -chats 200000 -out big.csv
 //	go run ./cmd/chatgen -chats 200000 -change 0.1 -out night2.csv
+//	go run ./cmd/chatgen -monster field -out monster.csv
 //
 // The same -seed gives the same chats; -change P makes a fraction P of them
 // a newer version (a later updated_at and one more message), as the next
@@ -26,6 +27,7 @@ func main() {
 	seed := flag.Uint64("seed", 1, "random seed: the same seed gives the same chats")
 	change := flag.Float64("change", 0, "fraction of chats written as a newer version")
 	out := flag.String("out", "-", "output file, - for stdout")
+	monster := flag.String("monster", "", "write a hostile input instead: field, messages, big or bigs (see internal/chatgen.Monsters)")
 	flag.Parse()
 	w := io.Writer(os.Stdout)
 	if *out != "-" {
@@ -38,7 +40,13 @@ func main() {
 		w = f
 	}
 	bw := bufio.NewWriterSize(w, 1<<20)
-	if err := chatgen.Generate(bw, chatgen.Options{Chats: *chats, Seed: *seed, Change: *change}); err != nil {
+	var err error
+	if *monster != "" {
+		err = chatgen.Monster(bw, *monster)
+	} else {
+		err = chatgen.Generate(bw, chatgen.Options{Chats: *chats, Seed: *seed, Change: *change})
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "chatgen:", err)
 		os.Exit(1)
 	}

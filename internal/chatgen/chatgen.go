@@ -169,3 +169,57 @@ func Generate(w io.Writer, opts Options) error {
 	cw.Flush()
 	return cw.Error()
 }
+
+// Monsters are the hostile inputs of the memory bound (docs/performance.md):
+// records that a real export never has, which ingest must reject or load
+// without memory beyond 2 × --max-field-bytes + 100 MB.
+var Monsters = map[string]string{
+	"field":    "one conversation_log of 200 MB (over the cap: rejected)",
+	"messages": "one conversation_log of 10,000,000 tiny messages (40 MB: rejected)",
+	"big":      "one conversation_log of 31 MB, one message (under the cap: loaded)",
+	"bigs":     "six conversation_logs of 30 MB each (under the cap: loaded)",
+}
+
+// Monster writes the monster input kind (a key of Monsters).
+func Monster(w io.Writer, kind string) error {
+	bw, ok := w.(interface {
+		io.Writer
+		io.StringWriter
+	})
+	if !ok {
+		return fmt.Errorf("chatgen: a monster needs a writer that writes strings")
+	}
+	header := "chat_id,updated_at,conversation_log\n"
+	longLog := func(id string, size int) {
+		bw.WriteString(id + `,2025-07-01T08:00:00,"[{""content"": ""`)
+		chunk := strings.Repeat("y", 1<<20)
+		for left := size; left > 0; left -= len(chunk) {
+			bw.WriteString(chunk[:min(left, len(chunk))])
+		}
+		bw.WriteString(`""}]"` + "\n")
+	}
+	bw.WriteString(header)
+	switch kind {
+	case "field":
+		longLog("M-1", 200<<20)
+	case "messages":
+		bw.WriteString(`M-1,2025-07-01T08:00:00,"[`)
+		for i := range 10_000_000 {
+			if i > 0 {
+				bw.WriteString(", ")
+			}
+			bw.WriteString("{}")
+		}
+		bw.WriteString(`]"` + "\n")
+	case "big":
+		longLog("M-1", 31<<20)
+	case "bigs":
+		for i := range 6 {
+			longLog(fmt.Sprintf("M-%d", i), 30<<20)
+		}
+	default:
+		return fmt.Errorf("chatgen: no monster %q", kind)
+	}
+	_, err := bw.WriteString("M-end,2025-07-01T08:00:00,[]\n")
+	return err
+}
