@@ -37,6 +37,11 @@ type IngestOptions struct {
 	// RejectBudget fails a load that rejects more rows than it allows
 	// (store.ErrRejectBudget); the zero value allows any number.
 	RejectBudget store.RejectBudget
+	// Snapshot declares the file a full snapshot of the live chats: those
+	// it does not name are retired (contract section 6), unless that is
+	// more than MaxRetire (store.ErrRetireBudget; the zero value is 10%).
+	Snapshot  bool
+	MaxRetire store.RetireBudget
 	// DryRun does the whole load in a transaction that is rolled back:
 	// the result has the counts the load would have, status dry_run, and
 	// nothing stays.
@@ -65,6 +70,18 @@ type Progress struct {
 	Rows atomic.Int64
 	// Merging is set once the file is read and the database merges it.
 	Merging atomic.Bool
+	// Waiting says, while the load waits for another one to end, whom it
+	// waits for ("waiting for load 7 (started 02:10, pid 4242) to
+	// finish"); nil once it runs.
+	Waiting atomic.Pointer[string]
+}
+
+// waitMessage says whom a load waits for.
+func waitMessage(w store.LockWait) string {
+	if w.LoadID == 0 {
+		return fmt.Sprintf("waiting for another chatstage process (pid %d) to finish", w.PID)
+	}
+	return fmt.Sprintf("waiting for load %d (started %s, pid %d) to finish", w.LoadID, w.StartedAt.Local().Format("15:04"), w.PID)
 }
 
 // LoadResult is what a load did: its record, as staging.loads keeps it
@@ -86,7 +103,8 @@ type LoadResult struct {
 //
 // A file refused for its header returns ErrRefused and records nothing. A
 // load over its reject budget returns store.ErrRejectBudget with its
-// result (status failed). Rejected rows are no error: they are stored and
+// result (status failed), and a snapshot over its retire budget
+// store.ErrRetireBudget. Rejected rows are no error: they are stored and
 // counted.
 func Ingest(ctx context.Context, st *store.Store, source string, opts IngestOptions) (LoadResult, error) {
 	var res LoadResult
@@ -105,13 +123,21 @@ func Ingest(ctx context.Context, st *store.Store, source string, opts IngestOpti
 	if u := rd.UnknownColumns(); len(u) > 0 {
 		logger.Warn("ignoring unknown columns", "file", source, "columns", u)
 	}
+	onWait := func(w store.LockWait) {
+		msg := waitMessage(w)
+		progress.Waiting.Store(&msg)
+		logger.Info(msg, "file", source)
+	}
 	load, err := st.LoadBegin(ctx, store.LoadParams{Source: source, Header: etl.HeaderLine(rd.Header()),
-		DryRun: opts.DryRun, RejectBudget: opts.RejectBudget})
+		DryRun: opts.DryRun, RejectBudget: opts.RejectBudget, Snapshot: opts.Snapshot, MaxRetire: opts.MaxRetire,
+		OnWait: onWait})
+	progress.Waiting.Store(nil)
 	if err != nil {
 		return res, err
 	}
 	defer load.Close()
 	res.LoadID, res.Source = load.ID(), source
+	rd.Suppress(load.Erased)
 
 	p := startPipeline(ctx, source, rd, load.Lookup, opts, progress)
 	err = load.Copy(ctx, p)
@@ -123,7 +149,7 @@ func Ingest(ctx context.Context, st *store.Store, source string, opts IngestOpti
 			err = fmt.Errorf("reading %s: %w", source, err)
 		}
 	}
-	read := store.SourceInfo{SizeBytes: src.Size(), SHA256: src.SHA256()}
+	read := store.SourceInfo{SizeBytes: src.Size(), SHA256: src.SHA256(), Suppressed: rd.Suppressed()}
 	res.FirstRejects = p.sample.rejects()
 	if err != nil {
 		return res, ingestFail(ctx, load, &res, read, err, logger)
@@ -132,7 +158,7 @@ func Ingest(ctx context.Context, st *store.Store, source string, opts IngestOpti
 	loaded, err := load.Commit(ctx, read)
 	res.LoadResult = loaded
 	switch {
-	case errors.Is(err, store.ErrRejectBudget):
+	case errors.Is(err, store.ErrRejectBudget), errors.Is(err, store.ErrRetireBudget):
 		return res, err
 	case err != nil:
 		return res, ingestFail(ctx, load, &res, read, err, logger)

@@ -103,12 +103,14 @@ type ReaderOptions struct {
 // at most one record and a read-ahead buffer in memory, whatever the size
 // of the file.
 type Reader struct {
-	sc       *scanner
-	rawCut   bool // the current record's raw text is only its start
-	h        *header
-	loc      *time.Location
-	lastLine int64 // line where the previous record started
-	maxField int
+	sc         *scanner
+	rawCut     bool // the current record's raw text is only its start
+	erased     func(chatID string) bool
+	suppressed int64
+	h          *header
+	loc        *time.Location
+	lastLine   int64 // line where the previous record started
+	maxField   int
 }
 
 var bom = []byte("\xEF\xBB\xBF")
@@ -178,6 +180,28 @@ func (r *Reader) UnknownColumns() []string { return r.h.unknown }
 // reported as a *Reject error, after which reading may go on; io.EOF ends
 // the file; any other error is fatal to the file.
 func (r *Reader) Next() (Record, error) {
+	for {
+		rec, err := r.next()
+		if err != errSuppressed {
+			return rec, err
+		}
+		r.suppressed++
+	}
+}
+
+// errSuppressed: the record is of an erased chat; Next skips it.
+var errSuppressed = errors.New("suppressed")
+
+// Suppress makes Next skip the well-formed records (with the header's
+// number of fields) whose chat_id, trimmed and sanitized, erased reports:
+// the chats of a right-to-erasure request, skipped before any other check
+// (contract section 6) and counted by Suppressed.
+func (r *Reader) Suppress(erased func(chatID string) bool) { r.erased = erased }
+
+// Suppressed returns how many records Next skipped for Suppress.
+func (r *Reader) Suppressed() int64 { return r.suppressed }
+
+func (r *Reader) next() (Record, error) {
 	sr, err := r.sc.read()
 	switch {
 	case err == io.EOF:
@@ -217,6 +241,9 @@ func (r *Reader) Next() (Record, error) {
 	id, changed := sanitizeText(rec.values[ColChatID])
 	rec.sanitized = changed
 	rec.ChatID = strings.TrimSpace(id)
+	if r.erased != nil && r.erased(rec.ChatID) {
+		return Record{}, errSuppressed
+	}
 	switch {
 	case rec.ChatID == "":
 		return Record{}, r.reject(rec.Line, RejectChatIDMissing, "chat_id is empty", raw)

@@ -20,6 +20,14 @@ func sanitizeText(s string) (out string, changed bool) {
 	return out, true
 }
 
+// ChatID returns s as the chat_id field of a row is read: made storable
+// (sanitizeText) and trimmed of white space. Ids given anywhere else, such
+// as to forget, go through it so that they name the chats rows name.
+func ChatID(s string) string {
+	id, _ := sanitizeText(s)
+	return strings.TrimSpace(id)
+}
+
 var errTimestamp = errors.New("not a timestamp")
 
 // parseTimestamp reads the contract's one timestamp syntax:

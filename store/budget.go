@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // RejectBudget is how many rejected rows a load may have: a count, or a
@@ -50,8 +51,8 @@ func (b RejectBudget) exceeded(rejected, read int64) bool {
 }
 
 const loadOverBudgetSQL = `
-UPDATE staging.loads SET status = 'failed', finished_at = clock_timestamp(), error = $2,
-    size_bytes = $3, sha256 = $4, rows_read = $5, rows_rejected = $6
+UPDATE staging.loads SET status = 'failed', finished_at = $7, error = $2,
+    size_bytes = $3, sha256 = $4, rows_read = $5, rows_rejected = $6, rows_suppressed = $8
 WHERE load_id = $1`
 
 // overBudget keeps the rejects and the failed load record, and nothing of
@@ -60,11 +61,11 @@ func (l *Load) overBudget(ctx context.Context, res LoadResult) (LoadResult, erro
 	res.Status = "failed"
 	res.Error = fmt.Sprintf("%d of %d rows rejected, over the budget of %s; no row was loaded, the rejects are kept",
 		res.RowsRejected, res.RowsRead, l.p.RejectBudget)
-	if _, err := l.tx.Exec(ctx, rejectsInsertSQL, l.id); err != nil {
-		return res, l.s.translate(err, l.step("storing rejects"))
+	if err := l.storeRejects(ctx); err != nil {
+		return res, err
 	}
 	if _, err := l.tx.Exec(ctx, loadOverBudgetSQL, l.id, storable(res.Error), res.SizeBytes, res.SHA256,
-		res.RowsRead, res.RowsRejected); err != nil {
+		res.RowsRead, res.RowsRejected, time.Now(), res.RowsSuppressed); err != nil {
 		return res, l.s.translate(err, l.step("recording failure"))
 	}
 	if err := l.end(ctx, l.tx.Commit); err != nil {

@@ -180,13 +180,16 @@ var chatVersionsTable = &table[loadRow]{schema: "staging", name: "chat_versions"
 	columns: concat(sourceColumns(rowOf), rawColumns(rowOf), shapedColumns(rowOf), loadColumns)}
 
 // chatsTable is staging.chats: the current version, without the raw JSON.
+// A chat written by COPY is new, so live.
 var chatsTable = &table[loadRow]{schema: "staging", name: "chats",
-	columns: concat(sourceColumns(rowOf), shapedColumns(rowOf), loadColumns)}
+	columns: concat(sourceColumns(rowOf), shapedColumns(rowOf), loadColumns,
+		[]column[loadRow]{{"retired_by_load", "bigint", func(loadRow) any { return nil }}})}
 
-// messageRow is message i of a row.
+// messageRow is message i of a row, written by load loadID.
 type messageRow struct {
-	row *etl.Row
-	i   int
+	row    *etl.Row
+	i      int
+	loadID int64
 }
 
 func (m messageRow) msg() *etl.Message { return &m.row.Messages[m.i] }
@@ -203,9 +206,12 @@ var messageColumns = []column[messageRow]{
 	{"extra", "jsonb", func(m messageRow) any { return textValue(m.msg().Extra) }},
 }
 
-// messagesTable is staging.messages: the messages of the current version.
+// messagesTable is staging.messages: the messages of the current version,
+// with the load that wrote each.
 var messagesTable = &table[messageRow]{schema: "staging", name: "messages",
-	columns: concat([]column[messageRow]{{"chat_id", `text COLLATE "C"`, func(m messageRow) any { return m.row.ChatID }}}, messageColumns)}
+	columns: concat([]column[messageRow]{{"chat_id", `text COLLATE "C"`, func(m messageRow) any { return m.row.ChatID }}},
+		messageColumns,
+		[]column[messageRow]{{"load_id", "bigint", func(m messageRow) any { return m.loadID }}})}
 
 // The landing tables of one load: temporary, dropped at commit. The merge
 // (merge.go) reads them.
@@ -253,6 +259,7 @@ var incomingRejectsTable = &table[*etl.Reject]{name: "incoming_rejects",
 		{"reason_code", "text NOT NULL", func(r *etl.Reject) any { return string(r.Code) }},
 		{"reason", "text NOT NULL", func(r *etl.Reject) any { return r.Reason }},
 		{"raw", "text NOT NULL", func(r *etl.Reject) any { return r.Raw }},
+		{"chat_id", `text COLLATE "C"`, func(r *etl.Reject) any { return textValue(etl.Text{S: r.ChatID, Valid: r.ChatID != ""}) }},
 	}}
 
 // landingCreateSQL defines every landing table of a load. The rows of

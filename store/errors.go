@@ -30,6 +30,10 @@ var (
 	// Its rows were not merged; the load record (failed) and its rejects
 	// are kept for inspection.
 	ErrRejectBudget = errors.New("reject budget exceeded")
+	// ErrRetireBudget: a snapshot load would retire more chats than its
+	// budget allows; nothing of it was written, its failed record says how
+	// many (contract section 6).
+	ErrRetireBudget = errors.New("retire budget exceeded")
 	// ErrEncoding: the database's encoding is not UTF8. chatstage stores
 	// text from any language; another encoding would refuse some of it
 	// and fail whole loads on one row's character.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"time"
@@ -27,7 +28,13 @@ type LoadResult struct {
 	ChatsUnchanged  int64  `json:"chats_unchanged"`
 	ChatsStale      int64  `json:"chats_stale"`
 	MessagesWritten int64  `json:"messages_written"`
+	RowsSuppressed  int64  `json:"rows_suppressed"`
+	ChatsRetired    int64  `json:"chats_retired"`
+	Snapshot        bool   `json:"snapshot"` // ingest --snapshot: absent chats are retired
 	Error           string `json:"error,omitempty"`
+	// Note is what a load that succeeded has to say: why a snapshot
+	// retired nothing.
+	Note string `json:"note,omitempty"`
 }
 
 // SourceInfo describes the bytes of a source as read: all of them once it
@@ -35,6 +42,8 @@ type LoadResult struct {
 type SourceInfo struct {
 	SizeBytes int64
 	SHA256    []byte
+	// Suppressed is the records of erased chats skipped as they were read.
+	Suppressed int64
 }
 
 // KeyState is what the database keeps of an etl.Key: the exact version
@@ -100,6 +109,13 @@ type LoadParams struct {
 	DryRun bool
 	// RejectBudget fails a load that rejects more rows than it allows.
 	RejectBudget RejectBudget
+	// Snapshot declares the file a full snapshot: the live chats it does
+	// not name are retired (contract section 6), within MaxRetire.
+	Snapshot  bool
+	MaxRetire RetireBudget
+	// OnWait, when set, is called once when the load has to wait for
+	// another load (or an erasure) to end, with who it waits for.
+	OnWait func(LockWait)
 }
 
 // Load is one load in progress: a value that owns its connection and its
@@ -118,6 +134,8 @@ type Load struct {
 	started  time.Time
 	noLookup bool // the history was empty at begin: nothing to look up
 	counts   copyCounts
+	retire   retirePlan
+	erased   map[[sha256.Size]byte]bool // chats erased: their rows are suppressed
 }
 
 // ID returns the load's id; 0 for a dry run.
@@ -170,7 +188,7 @@ func (l *Load) begin(ctx context.Context) error {
 			return l.s.translate(err, "recording the load of "+l.p.Source)
 		}
 	}
-	if _, err := l.conn.Exec(ctx, ingestLockSQL); err != nil {
+	if err := l.s.lockIngest(ctx, l.conn, l.p.OnWait); err != nil {
 		return l.s.translate(err, "waiting for the ingest lock")
 	}
 	tx, err := l.conn.Begin(ctx)
@@ -192,7 +210,31 @@ func (l *Load) begin(ctx context.Context) error {
 	if err := tx.QueryRow(ctx, historyEmptySQL).Scan(&l.noLookup); err != nil {
 		return l.s.translate(err, l.step("looking up the history"))
 	}
+	rows, err := tx.Query(ctx, erasedSQL)
+	if err != nil {
+		return l.s.translate(err, l.step("reading the erasures"))
+	}
+	hashes, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return l.s.translate(err, l.step("reading the erasures"))
+	}
+	l.erased = make(map[[sha256.Size]byte]bool, len(hashes))
+	for _, h := range hashes {
+		var b [sha256.Size]byte
+		if n, err := hex.Decode(b[:], []byte(h)); err == nil && n == len(b) {
+			l.erased[b] = true
+		}
+	}
 	return nil
+}
+
+const erasedSQL = `SELECT DISTINCT chat_id_sha256 FROM staging.erasures`
+
+// Erased reports whether chatID (trimmed and sanitized as a row's) is a
+// chat that was erased: its rows must be skipped, counted as suppressed
+// (contract section 6). It is safe for concurrent use.
+func (l *Load) Erased(chatID string) bool {
+	return len(l.erased) > 0 && l.erased[sha256.Sum256([]byte(chatID))]
 }
 
 // step names what a load was doing, for errors.
@@ -236,6 +278,12 @@ func (l *Load) Lookup(ctx context.Context, keys []etl.Key) ([]KeyState, error) {
 	}
 	rows, err := l.s.pool.Query(ctx, lookupSQL, ids, times, hashes)
 	if err != nil {
+		if isConnectError(err) {
+			// The pool opens a connection for the lookups while the load
+			// runs: failing to, mid-load, is the server going away.
+			return nil, &dbError{ErrConnectionLost, fmt.Sprintf("%v at %s during %s (connecting again: %s)",
+				ErrConnectionLost, l.s.target, l.step("looking up rows"), connectCause(err)), err}
+		}
 		return nil, l.s.translate(err, l.step("looking up rows"))
 	}
 	defer rows.Close()
@@ -350,7 +398,7 @@ func (l *Load) copyRound(ctx context.Context, r *copyRound) error {
 	var msgs []messageRow
 	for _, row := range r.incoming {
 		for i := range row.Messages {
-			msgs = append(msgs, messageRow{row, i})
+			msgs = append(msgs, messageRow{row, i, l.id})
 		}
 	}
 	var err error
@@ -370,7 +418,7 @@ func (l *Load) copyRound(ctx context.Context, r *copyRound) error {
 		for i, row := range r.direct {
 			rows[i] = loadRow{row, l.id}
 			for j := range row.Messages {
-				msgs = append(msgs, messageRow{row, j})
+				msgs = append(msgs, messageRow{row, j, l.id})
 			}
 		}
 		copyTo(func() (int64, error) { return chatVersionsTable.copyRows(ctx, l.tx, rows) })
@@ -395,11 +443,24 @@ func (l *Load) copyRound(ctx context.Context, r *copyRound) error {
 // and returns ErrRejectBudget.
 func (l *Load) Commit(ctx context.Context, read SourceInfo) (LoadResult, error) {
 	res := LoadResult{LoadID: l.id, Source: l.p.Source, Status: "running",
-		SizeBytes: read.SizeBytes, SHA256: hex.EncodeToString(read.SHA256)}
-	res.RowsRead, res.RowsRejected = l.counts.rows+l.counts.rejects, l.counts.rejects
+		SizeBytes: read.SizeBytes, SHA256: hex.EncodeToString(read.SHA256), RowsSuppressed: read.Suppressed,
+		Snapshot: l.p.Snapshot}
+	res.RowsRead = l.counts.rows + l.counts.rejects + read.Suppressed
+	res.RowsRejected = l.counts.rejects
 	over := l.p.RejectBudget.exceeded(res.RowsRejected, res.RowsRead)
 	if over && !l.p.DryRun {
 		return l.overBudget(ctx, res)
+	}
+	overRetire := false
+	if l.p.Snapshot {
+		if err := l.planRetire(ctx); err != nil {
+			return res, err
+		}
+		res.Note = l.retire.note()
+		overRetire = l.retire.unknown == 0 && l.p.MaxRetire.exceeded(l.retire.would, l.retire.base)
+		if overRetire && !l.p.DryRun {
+			return l.overRetireBudget(ctx, res)
+		}
 	}
 	if err := l.merge(ctx, &res); err != nil {
 		return res, err
@@ -409,15 +470,21 @@ func (l *Load) Commit(ctx context.Context, read SourceInfo) (LoadResult, error) 
 			return res, l.s.translate(err, l.step("rolling back"))
 		}
 		res.Status = "dry_run"
-		if over {
+		switch {
+		case over:
 			res.Error = fmt.Sprintf("the load would fail: %d of %d rows rejected, over the budget of %s",
 				res.RowsRejected, res.RowsRead, l.p.RejectBudget)
+		case overRetire:
+			res.ChatsRetired = l.retire.would
+			res.Error = fmt.Sprintf("the load would fail: the snapshot would retire %d of %d live chats, over the budget of %s",
+				l.retire.would, l.retire.base, l.p.MaxRetire)
 		}
 		return res, nil
 	}
 	if _, err := l.tx.Exec(ctx, loadSucceedSQL, res.LoadID, res.SizeBytes, res.SHA256,
 		res.RowsRead, res.RowsRejected, res.VersionsNew, res.ChatsInserted, res.ChatsUpdated,
-		res.ChatsUnchanged, res.ChatsStale, res.MessagesWritten); err != nil {
+		res.ChatsUnchanged, res.ChatsStale, res.MessagesWritten, res.RowsSuppressed, res.ChatsRetired,
+		l.p.Snapshot, nullText(res.Note), time.Now()); err != nil {
 		return res, l.s.translate(err, l.step("recording success"))
 	}
 	if err := l.end(ctx, l.tx.Commit); err != nil {
@@ -434,17 +501,27 @@ func (l *Load) end(ctx context.Context, f func(context.Context) error) error {
 	return err
 }
 
+// loadSucceedSQL records a load's success. The time is a parameter, like
+// every time a write records: a volatile function in a write is refused
+// on a distributed database.
 const loadSucceedSQL = `
-UPDATE staging.loads SET status = 'succeeded', finished_at = clock_timestamp(),
+UPDATE staging.loads SET status = 'succeeded', finished_at = $16,
     size_bytes = $2, sha256 = $3, rows_read = $4, rows_rejected = $5, versions_new = $6,
     chats_inserted = $7, chats_updated = $8, chats_unchanged = $9, chats_stale = $10,
-    messages_written = $11
+    messages_written = $11, rows_suppressed = $12, chats_retired = $13, snapshot = $14, note = $15
 WHERE load_id = $1`
 
 const loadFailSQL = `
-UPDATE staging.loads SET status = 'failed', error = $2, finished_at = clock_timestamp(),
+UPDATE staging.loads SET status = 'failed', error = $2, finished_at = $5,
     size_bytes = $3, sha256 = $4
 WHERE load_id = $1 AND status = 'running'`
+
+func nullText(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
 
 // Fail rolls the load back and records it failed with its cause and what
 // was read of its source until then: the size and SHA-256 of the bytes
@@ -463,7 +540,7 @@ func (l *Load) Fail(ctx context.Context, read SourceInfo, cause error) error {
 	}
 	wait := 100 * time.Millisecond
 	for {
-		_, err := l.s.pool.Exec(ctx, loadFailSQL, l.id, storable(cause.Error()), read.SizeBytes, hex.EncodeToString(read.SHA256))
+		_, err := l.s.pool.Exec(ctx, loadFailSQL, l.id, storable(cause.Error()), read.SizeBytes, hex.EncodeToString(read.SHA256), time.Now())
 		if err == nil {
 			return nil
 		}

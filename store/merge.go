@@ -33,10 +33,31 @@ var landingAnalyzeSQL = []string{
 	`ANALYZE incoming_messages (line)`,
 }
 
-// rejectsInsertSQL keeps every rejected record with its load.
+// rejectsRepeatSQL counts a record rejected again while an earlier load's
+// reject of it (the same raw text) is open: one open reject, with its
+// repeats, instead of a new one each night.
+const rejectsRepeatSQL = `
+UPDATE staging.rejects r SET repeats = r.repeats + 1, last_load_id = $1
+FROM (SELECT DISTINCT sha256(convert_to(raw, 'UTF8')) AS h FROM incoming_rejects) i
+WHERE r.resolved_by_load IS NULL AND r.raw_sha256 = i.h AND r.load_id <> $1`
+
+// rejectsInsertSQL keeps every other rejected record with its load.
 const rejectsInsertSQL = `
-INSERT INTO staging.rejects (load_id, source_line, reason_code, reason, raw)
-SELECT $1, line, reason_code, reason, raw FROM incoming_rejects`
+INSERT INTO staging.rejects (load_id, source_line, reason_code, reason, raw, chat_id, raw_sha256, last_load_id)
+SELECT $1, i.line, i.reason_code, i.reason, i.raw, i.chat_id, i.h, $1
+FROM (SELECT *, sha256(convert_to(raw, 'UTF8')) AS h FROM incoming_rejects) i
+WHERE NOT EXISTS (SELECT 1 FROM staging.rejects r
+                  WHERE r.resolved_by_load IS NULL AND r.raw_sha256 = i.h AND r.load_id <> $1)`
+
+// rejectsResolveSQL resolves the open rejects of earlier loads whose chat
+// this load kept a row of: the record was made good. Run last, when the
+// load succeeds.
+const rejectsResolveSQL = `
+UPDATE staging.rejects r SET resolved_by_load = $1
+WHERE r.resolved_by_load IS NULL AND r.last_load_id < $1 AND r.chat_id IS NOT NULL
+  AND (r.chat_id IN (SELECT chat_id FROM keys)
+       OR r.chat_id IN (SELECT chat_id FROM known_first)
+       OR r.chat_id IN (SELECT chat_id FROM staging.chats WHERE load_id = $1))`
 
 // keysCreateSQL computes, on the narrow key columns only, what the merge
 // decides, so no statement has to sort the wide rows:
@@ -99,7 +120,17 @@ FROM classified`
 
 // fromIncoming are the expressions of a staging table's columns that do
 // not come from incoming's column of the same name.
-var fromIncoming = map[string]string{"load_id": "$1", "source_line": "i.line"}
+var fromIncoming = map[string]string{"load_id": "$1", "source_line": "i.line", "retired_by_load": "NULL::bigint"}
+
+// versionsReplacedSQL moves to the history the contents this load
+// replaces by other content of the same version (contract section 6:
+// every content kept), unless this load wrote them itself.
+var versionsReplacedSQL = `
+INSERT INTO staging.chat_version_history (` + list("", columnNames(chatVersionsTable)) + `, replaced_by_load)
+SELECT ` + list("v.", columnNames(chatVersionsTable)) + `, $1
+FROM keys k
+JOIN staging.chat_versions v ON v.chat_id = k.chat_id AND v.updated_at = k.updated_at
+WHERE k.last_of_version AND NOT k.known AND v.row_hash <> k.row_hash AND v.load_id <> $1`
 
 // versionsUpsertSQL adds the winning row of each version to the history.
 // A version already kept with the same content is filtered out before the
@@ -139,32 +170,49 @@ WITH written AS (
       AND (cur.chat_id IS NULL
            OR k.updated_at > cur.updated_at
            OR (k.updated_at = cur.updated_at AND k.row_hash <> cur.row_hash))
-    ON CONFLICT (chat_id) DO UPDATE SET ` + setExcluded(columnNames(chatsTable, "chat_id")) + `
+    ON CONFLICT (chat_id) DO UPDATE SET ` + setExcluded(columnNames(chatsTable, "chat_id", "retired_by_load")) + `,
+        -- A retired chat comes back only with a newer version; other
+        -- content of the same version leaves it retired (section 6).
+        retired_by_load = CASE WHEN EXCLUDED.updated_at > c.updated_at THEN NULL ELSE c.retired_by_load END
     RETURNING c.chat_id, c.source_line
 )
 INSERT INTO changed SELECT chat_id, source_line FROM written`
 
-// messageValues are a message's values, besides its chat and ordinal.
-var messageValues = columnNames(messagesTable, "chat_id", "ordinal")
+// retirementsRevivedSQL closes the retirements of the chats this load
+// brought back: live now, retired until now.
+const retirementsRevivedSQL = `
+UPDATE staging.retirements r SET revived_by_load = $1
+FROM changed ch JOIN staging.chats c ON c.chat_id = ch.chat_id
+WHERE r.chat_id = ch.chat_id AND r.revived_by_load IS NULL AND c.retired_by_load IS NULL`
+
+// messageValues are a message's values, besides its chat, ordinal and
+// the load that wrote it.
+var messageValues = columnNames(messagesTable, "chat_id", "ordinal", "load_id")
 
 // newMessagesSQL gathers the messages of the new current versions.
 var newMessagesSQL = `
 CREATE TEMP TABLE new_messages ON COMMIT DROP AS
-SELECT ch.chat_id, m.ordinal, ` + list("m.", messageValues) + `
+SELECT ch.chat_id, m.ordinal, ` + list("m.", messageValues) + `, $1::bigint AS load_id
 FROM changed ch
 JOIN incoming_messages m ON m.line = ch.line`
 
 // messagesDeleteSQL removes the messages of the changed chats that the new
-// version does not have as they are. A chat that goes on usually keeps its
+// version does not have as they are, and keeps them in the history (but
+// those this load wrote itself). A chat that goes on usually keeps its
 // earlier messages unchanged and adds some: those rows are left alone,
 // which spares their pages a rewrite (and a full-page image in the WAL).
 var messagesDeleteSQL = `
-DELETE FROM staging.messages m USING changed ch
-WHERE m.chat_id = ch.chat_id
-  AND NOT EXISTS (SELECT 1 FROM new_messages n
-                  WHERE n.chat_id = m.chat_id AND n.ordinal = m.ordinal
-                    AND (` + list("n.", messageValues) + `)
-                        IS NOT DISTINCT FROM (` + list("m.", messageValues) + `))`
+WITH gone AS (
+    DELETE FROM staging.messages m USING changed ch
+    WHERE m.chat_id = ch.chat_id
+      AND NOT EXISTS (SELECT 1 FROM new_messages n
+                      WHERE n.chat_id = m.chat_id AND n.ordinal = m.ordinal
+                        AND (` + list("n.", messageValues) + `)
+                            IS NOT DISTINCT FROM (` + list("m.", messageValues) + `))
+    RETURNING ` + list("m.", columnNames(messagesTable)) + `
+)
+INSERT INTO staging.message_history (` + list("", columnNames(messagesTable)) + `, replaced_by_load)
+SELECT ` + list("", columnNames(messagesTable)) + `, $1 FROM gone WHERE load_id <> $1`
 
 // messagesInsertSQL writes the new and changed messages, in primary key
 // order so the index grows at its right edge; the unchanged ones are still
@@ -200,7 +248,7 @@ func (l *Load) merge(ctx context.Context, res *LoadResult) error {
 		}
 	}
 	lap("analyze")
-	if err := exec("storing rejects", rejectsInsertSQL, l.id); err != nil {
+	if err := l.storeRejects(ctx); err != nil {
 		return err
 	}
 	lap("rejects")
@@ -219,6 +267,9 @@ func (l *Load) merge(ctx context.Context, res *LoadResult) error {
 	res.ChatsUnchanged += c.unchanged - againUnchanged
 	res.ChatsStale += c.stale - againStale
 	lap("classify")
+	if err := exec("keeping replaced contents", versionsReplacedSQL, l.id); err != nil {
+		return err
+	}
 	if err := tx.QueryRow(ctx, versionsUpsertSQL, l.id).Scan(&res.VersionsNew); err != nil {
 		return l.s.translate(err, l.step("writing versions"))
 	}
@@ -230,11 +281,14 @@ func (l *Load) merge(ctx context.Context, res *LoadResult) error {
 	if err := exec("writing current chats", chatsUpsertSQL, l.id); err != nil {
 		return err
 	}
-	lap("chats")
-	if err := exec("gathering messages", newMessagesSQL); err != nil {
+	if err := exec("bringing back retired chats", retirementsRevivedSQL, l.id); err != nil {
 		return err
 	}
-	if err := exec("removing replaced messages", messagesDeleteSQL); err != nil {
+	lap("chats")
+	if err := exec("gathering messages", newMessagesSQL, l.id); err != nil {
+		return err
+	}
+	if err := exec("removing replaced messages", messagesDeleteSQL, l.id); err != nil {
 		return err
 	}
 	lap("messages delete")
@@ -244,5 +298,27 @@ func (l *Load) merge(ctx context.Context, res *LoadResult) error {
 	}
 	lap("messages insert")
 	res.MessagesWritten = c.directMessages + tag.RowsAffected()
+	if l.p.Snapshot && l.retire.unknown == 0 {
+		tag, err := tx.Exec(ctx, retireSQL, l.id)
+		if err != nil {
+			return l.s.translate(err, l.step("retiring chats"))
+		}
+		res.ChatsRetired = tag.RowsAffected()
+		lap("retire")
+	}
+	if err := exec("resolving rejects", rejectsResolveSQL, l.id); err != nil {
+		return err
+	}
+	return nil
+}
+
+// storeRejects keeps the load's rejects: counted again when the same
+// record is an open reject already, stored otherwise.
+func (l *Load) storeRejects(ctx context.Context) error {
+	for _, q := range []string{rejectsRepeatSQL, rejectsInsertSQL} {
+		if _, err := l.tx.Exec(ctx, q, l.id); err != nil {
+			return l.s.translate(err, l.step("storing rejects"))
+		}
+	}
 	return nil
 }

@@ -14,6 +14,18 @@ type Reject struct {
 	ReasonCode string `json:"reason_code"`
 	Reason     string `json:"reason"`
 	Raw        string `json:"raw"` // the record as in the file, without its line end
+	// ChatID is the chat the record names, when it can be read (contract
+	// section 6): empty for a record that is not well-formed CSV or has
+	// another number of fields than its header.
+	ChatID string `json:"chat_id,omitempty"`
+	// Repeats is how many loads rejected this same record (by its text):
+	// one open reject however often a night is run again. LastLoadID is
+	// the last of them.
+	Repeats    int64 `json:"repeats"`
+	LastLoadID int64 `json:"last_load_id"`
+	// ResolvedByLoad is the later load that kept a row of the chat: the
+	// reject was fixed. 0 while it is open.
+	ResolvedByLoad int64 `json:"resolved_by_load,omitempty"`
 }
 
 // RejectsLoad is a load that has rejects, with the header of its file.
@@ -27,19 +39,23 @@ type RejectsLoad struct {
 	HeaderKnown bool
 }
 
-// rejectsLoadsSQL lists the loads with rejects, or the one load asked for
-// even when it has none (so "no rejects" and "no such load" differ).
+// rejectsLoadsSQL lists the loads with rejects (open ones unless $2), or
+// the one load asked for even when it has none (so "no rejects" and "no
+// such load" differ).
 const rejectsLoadsSQL = `
 SELECT l.load_id, l.source, coalesce(r.n, 0), coalesce(l.header, ''), l.header IS NOT NULL
 FROM staging.loads l
-LEFT JOIN (SELECT load_id, count(*) AS n FROM staging.rejects GROUP BY load_id) r ON r.load_id = l.load_id
+LEFT JOIN (SELECT load_id, count(*) AS n FROM staging.rejects
+           WHERE $2 OR resolved_by_load IS NULL GROUP BY load_id) r ON r.load_id = l.load_id
 WHERE CASE WHEN $1::bigint = 0 THEN r.n > 0 ELSE l.load_id = $1 END
 ORDER BY l.load_id`
 
-// RejectsLoads returns the loads that have rejects, in load order; with
-// loadID not 0, only that load, or ErrLoadNotFound.
-func (s *Store) RejectsLoads(ctx context.Context, loadID int64) ([]RejectsLoad, error) {
-	rows, err := s.pool.Query(ctx, rejectsLoadsSQL, loadID)
+// RejectsLoads returns the loads that have open rejects (any rejects when
+// all is set), in load order; with loadID not 0, only that load, or
+// ErrLoadNotFound. A reject is open until a later load keeps a row of the
+// chat it names.
+func (s *Store) RejectsLoads(ctx context.Context, loadID int64, all bool) ([]RejectsLoad, error) {
+	rows, err := s.pool.Query(ctx, rejectsLoadsSQL, loadID, all)
 	if err != nil {
 		return nil, s.translate(err, "listing loads with rejects")
 	}
@@ -60,24 +76,26 @@ func (s *Store) RejectsLoads(ctx context.Context, loadID int64) ([]RejectsLoad, 
 // rejectsEachSQL reads the rejects of the given loads in file order. The
 // primary key (load_id, source_line) gives that order without a sort.
 const rejectsEachSQL = `
-SELECT load_id, source_line, reason_code, reason, raw
+SELECT load_id, source_line, reason_code, reason, raw, coalesce(chat_id, ''),
+       repeats, coalesce(last_load_id, load_id), coalesce(resolved_by_load, 0)
 FROM staging.rejects
-WHERE load_id = ANY ($1)
+WHERE load_id = ANY ($1) AND ($2 OR resolved_by_load IS NULL)
 ORDER BY load_id, source_line`
 
-// RejectsEach calls fn with each reject of the loads loadIDs, ordered by
-// load then line, streaming: memory stays flat however many there are.
-// fn's Reject is reused between calls. An error from fn stops the
-// iteration and is returned as it is.
-func (s *Store) RejectsEach(ctx context.Context, loadIDs []int64, fn func(*Reject) error) error {
-	rows, err := s.pool.Query(ctx, rejectsEachSQL, loadIDs)
+// RejectsEach calls fn with each open reject (each reject when all is set)
+// of the loads loadIDs, ordered by load then line, streaming: memory stays
+// flat however many there are. fn's Reject is reused between calls. An
+// error from fn stops the iteration and is returned as it is.
+func (s *Store) RejectsEach(ctx context.Context, loadIDs []int64, all bool, fn func(*Reject) error) error {
+	rows, err := s.pool.Query(ctx, rejectsEachSQL, loadIDs, all)
 	if err != nil {
 		return s.translate(err, "reading rejects")
 	}
 	defer rows.Close()
 	var r Reject
 	for rows.Next() {
-		if err := rows.Scan(&r.LoadID, &r.Line, &r.ReasonCode, &r.Reason, &r.Raw); err != nil {
+		if err := rows.Scan(&r.LoadID, &r.Line, &r.ReasonCode, &r.Reason, &r.Raw, &r.ChatID,
+			&r.Repeats, &r.LastLoadID, &r.ResolvedByLoad); err != nil {
 			return s.translate(err, "reading rejects")
 		}
 		if err := fn(&r); err != nil {

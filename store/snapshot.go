@@ -71,21 +71,29 @@ func (s *Store) SnapshotBegin(ctx context.Context) (*Snapshot, error) {
 		return nil, s.translate(err, "taking a snapshot")
 	}
 	sn := &Snapshot{s: s, tx: tx}
-	for _, q := range snapshotPrepareSQL {
-		if _, err := tx.Exec(ctx, q); err != nil {
-			sn.Close()
-			return nil, s.translate(err, "taking a snapshot")
-		}
-	}
-	if err := tx.QueryRow(ctx, snapshotTakeSQL).Scan(&sn.LastLoadID, &sn.TakenAt); err != nil {
+	if err := sn.prepare(ctx); err != nil {
 		sn.Close()
-		return nil, s.translate(err, "taking a snapshot")
+		return nil, err
 	}
-	sn.TakenAt = sn.TakenAt.UTC()
 	return sn, nil
 }
 
-// Close ends the snapshot. Read-only: rolling back is how it ends.
+// prepare sets the snapshot's session and takes it.
+func (sn *Snapshot) prepare(ctx context.Context) error {
+	for _, q := range snapshotPrepareSQL {
+		if _, err := sn.tx.Exec(ctx, q); err != nil {
+			return sn.s.translate(err, "taking a snapshot")
+		}
+	}
+	if err := sn.tx.QueryRow(ctx, snapshotTakeSQL).Scan(&sn.LastLoadID, &sn.TakenAt); err != nil {
+		return sn.s.translate(err, "taking a snapshot")
+	}
+	sn.TakenAt = sn.TakenAt.UTC()
+	return nil
+}
+
+// Close ends the snapshot: rolling back is how it ends (a work snapshot's
+// writes to the work area go with it).
 func (sn *Snapshot) Close() {
 	if sn.tx != nil {
 		sn.tx.Rollback(context.Background()) //nolint:errcheck // read-only

@@ -86,7 +86,7 @@ func TestErrorsAtTheBoundary(t *testing.T) {
 	if _, err := st.LoadsRecover(ctx); !errors.Is(err, store.ErrNotMigrated) || !strings.Contains(err.Error(), "run chatstage migrate") {
 		t.Errorf("recovering an unmigrated database: %v", err)
 	}
-	if _, err := st.RejectsLoads(ctx, 0); err == nil || !strings.Contains(err.Error(), "not migrated") {
+	if _, err := st.RejectsLoads(ctx, 0, true); err == nil || !strings.Contains(err.Error(), "not migrated") {
 		t.Errorf("rejects of an unmigrated database: %v", err)
 	}
 }

@@ -21,11 +21,19 @@ type LoadRecord struct {
 
 // Totals count the rows of the staging tables.
 type Totals struct {
-	Chats    int64 `json:"chats"`    // current chats
+	Chats    int64 `json:"chats"`    // live chats: those the deliverables hold
 	Versions int64 `json:"versions"` // chat versions kept (history)
 	Messages int64 `json:"messages"` // messages of the current chats
 	Rejects  int64 `json:"rejects"`  // rejected records of every load
 	Loads    int64 `json:"loads"`    // loads of any status
+	// OpenRejects are the rejects not resolved by a later load.
+	OpenRejects int64 `json:"open_rejects"`
+	// Retired are the chats retired by a snapshot load and not live again.
+	Retired int64 `json:"retired"`
+	// Erased are the chats erased by forget (ids that were chats).
+	Erased int64 `json:"erased"`
+	// Suppressed are the rows of erased chats that loads skipped.
+	Suppressed int64 `json:"rows_suppressed"`
 }
 
 // Status is what StatusRead reports: the recent loads, the totals and the
@@ -46,8 +54,8 @@ const statusStagingSQL = `SELECT to_regclass('staging.loads') IS NOT NULL`
 const statusLoadsSQL = `
 SELECT load_id, source, status, coalesce(size_bytes, 0), coalesce(sha256, ''),
        rows_read, rows_rejected, versions_new, chats_inserted, chats_updated,
-       chats_unchanged, chats_stale, messages_written, coalesce(error, ''),
-       started_at, finished_at
+       chats_unchanged, chats_stale, messages_written, rows_suppressed, chats_retired,
+       snapshot, coalesce(error, ''), coalesce(note, ''), started_at, finished_at
 FROM staging.loads
 ORDER BY load_id DESC
 LIMIT $1`
@@ -56,11 +64,15 @@ LIMIT $1`
 // only scan where the visibility map allows). Estimates from pg_class
 // would be instant but wrong right after a load, when an operator looks.
 const statusTotalsSQL = `
-SELECT (SELECT count(*) FROM staging.chats),
+SELECT (SELECT count(*) FROM staging.chats WHERE retired_by_load IS NULL),
        (SELECT count(*) FROM staging.chat_versions),
        (SELECT count(*) FROM staging.messages),
        (SELECT count(*) FROM staging.rejects),
-       (SELECT count(*) FROM staging.loads)`
+       (SELECT count(*) FROM staging.loads),
+       (SELECT count(*) FROM staging.rejects WHERE resolved_by_load IS NULL),
+       (SELECT count(*) FROM staging.chats WHERE retired_by_load IS NOT NULL),
+       (SELECT count(*) FROM staging.erasures WHERE existed),
+       (SELECT coalesce(sum(rows_suppressed), 0) FROM staging.loads WHERE status = 'succeeded')`
 
 // StatusRead returns the limit most recent loads (all when limit <= 0),
 // the totals of the staging tables, read in one snapshot so they agree
@@ -96,8 +108,8 @@ func (s *Store) StatusRead(ctx context.Context, limit int) (Status, error) {
 		var l LoadRecord
 		err := row.Scan(&l.LoadID, &l.Source, &l.Status, &l.SizeBytes, &l.SHA256,
 			&l.RowsRead, &l.RowsRejected, &l.VersionsNew, &l.ChatsInserted, &l.ChatsUpdated,
-			&l.ChatsUnchanged, &l.ChatsStale, &l.MessagesWritten, &l.Error,
-			&l.StartedAt, &l.FinishedAt)
+			&l.ChatsUnchanged, &l.ChatsStale, &l.MessagesWritten, &l.RowsSuppressed, &l.ChatsRetired,
+			&l.Snapshot, &l.Error, &l.Note, &l.StartedAt, &l.FinishedAt)
 		return l, err
 	})
 	if err != nil {
@@ -125,7 +137,8 @@ func (s *Store) StatusRead(ctx context.Context, limit int) (Status, error) {
 		}
 	}
 	t := &st.Totals
-	if err := tx.QueryRow(ctx, statusTotalsSQL).Scan(&t.Chats, &t.Versions, &t.Messages, &t.Rejects, &t.Loads); err != nil {
+	if err := tx.QueryRow(ctx, statusTotalsSQL).Scan(&t.Chats, &t.Versions, &t.Messages, &t.Rejects, &t.Loads,
+		&t.OpenRejects, &t.Retired, &t.Erased, &t.Suppressed); err != nil {
 		return st, s.translate(err, "counting rows")
 	}
 	return st, nil

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -31,7 +32,9 @@ func TestStatusRead(t *testing.T) {
 		s.Loads[0].FinishedAt == nil || s.Loads[0].FinishedAt.Before(s.Loads[0].StartedAt) {
 		t.Errorf("status = %+v", s)
 	}
-	want := store.Totals{Chats: 2, Versions: 2, Messages: 1, Rejects: 4, Loads: 2}
+	// The second load rejects the same two records again: they stay two
+	// open rejects, seen twice each.
+	want := store.Totals{Chats: 2, Versions: 2, Messages: 1, Rejects: 2, Loads: 2, OpenRejects: 2}
 	if s.Totals != want {
 		t.Errorf("totals = %+v, want %+v", s.Totals, want)
 	}
@@ -51,23 +54,28 @@ func TestRejectsLoadsAndEach(t *testing.T) {
 	ctx := context.Background()
 	mustLoad(t, st, testFile, loadOpts{})
 	mustLoad(t, st, testFile, loadOpts{})
-	loads, err := st.RejectsLoads(ctx, 0)
-	if err != nil || len(loads) != 2 || loads[1] != (store.RejectsLoad{LoadID: 2, Source: "test.csv", Rejects: 2, Header: testHeader, HeaderKnown: true}) {
+	// The second load rejected the same records again: the rejects of
+	// the first load say so; the second has none of its own.
+	loads, err := st.RejectsLoads(ctx, 0, true)
+	if err != nil || len(loads) != 1 || loads[0] != (store.RejectsLoad{LoadID: 1, Source: "test.csv", Rejects: 2, Header: testHeader, HeaderKnown: true}) {
 		t.Fatalf("RejectsLoads = %+v, %v", loads, err)
 	}
-	if _, err := st.RejectsLoads(ctx, 9); !errors.Is(err, store.ErrLoadNotFound) {
+	if loads, err := st.RejectsLoads(ctx, 2, true); err != nil || len(loads) != 1 || loads[0].Rejects != 0 {
+		t.Errorf("RejectsLoads(2) = %+v, %v; want load 2 with no rejects of its own", loads, err)
+	}
+	if _, err := st.RejectsLoads(ctx, 9, true); !errors.Is(err, store.ErrLoadNotFound) {
 		t.Errorf("load 9: %v, want ErrLoadNotFound", err)
 	}
 	var got []string
-	err = st.RejectsEach(ctx, []int64{2}, func(r *store.Reject) error {
-		got = append(got, r.ReasonCode+" "+r.Raw)
+	err = st.RejectsEach(ctx, []int64{1}, true, func(r *store.Reject) error {
+		got = append(got, fmt.Sprintf("%s %s %q %d×, last load %d", r.ReasonCode, r.Raw, r.ChatID, r.Repeats, r.LastLoadID))
 		return nil
 	})
-	if err != nil || strings.Join(got, "|") != "chat_id_missing ,2025-07-01T08:00:00Z,[]|updated_at_invalid C-3,never,[]" {
+	if err != nil || strings.Join(got, "|") != `chat_id_missing ,2025-07-01T08:00:00Z,[] "" 2×, last load 2|updated_at_invalid C-3,never,[] "C-3" 2×, last load 2` {
 		t.Errorf("RejectsEach = %q, %v", got, err)
 	}
 	stop := errors.New("stop")
-	if err := st.RejectsEach(ctx, []int64{1, 2}, func(*store.Reject) error { return stop }); err != stop {
+	if err := st.RejectsEach(ctx, []int64{1, 2}, true, func(*store.Reject) error { return stop }); err != stop {
 		t.Errorf("RejectsEach returned %v, want fn's error", err)
 	}
 }

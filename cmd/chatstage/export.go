@@ -4,32 +4,57 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"sync/atomic"
+	"time"
 
 	"github.com/chatstage/chatstage"
 )
 
 func runExport(ctx context.Context, e *env, args []string) error {
+	var lines atomic.Int64
 	cl := e.newCmdline("export", "export --out DIR [flags]", "chatstage export --out /data/deliverables/2025-07-01 --json", true)
 	out := cl.fs.String("out", "", "directory to write chats.csv, messages.csv and manifest.json into (created if missing; required)")
 	asJSON := cl.fs.Bool("json", false, "print what was written as one JSON object on stdout")
 	quiet := cl.fs.Bool("quiet", false, "show no progress")
 	escape := cl.fs.Bool("escape-formulas", false,
 		"prefix cells starting with =, +, - or @ with ' so spreadsheets show them as text (changes the contract's values)")
+	asOf := cl.fs.String("as-of", "",
+		"write the files export wrote right after load `LOAD` (a load id), or after the last load that succeeded at or before a time (2025-07-01T06:00:00Z; UTC when no zone); erasures since applied")
+	since := cl.fs.String("since", "",
+		"write only the chats changed after load `LOAD`, and removed.csv; auto: after the last load the export in --out held")
 	if err := cl.parseOut(args, out); err != nil {
 		return err
+	}
+	opts := chatstage.ExportOptions{EscapeFormulas: *escape, Lines: &lines}
+	switch {
+	case *asOf != "" && *since != "":
+		return cl.usage("--as-of and --since are two kinds of export: give one")
+	case *asOf != "":
+		if id, err := strconv.ParseInt(*asOf, 10, 64); err == nil && id > 0 {
+			opts.AsOfLoad = id
+		} else if opts.AsOfTime, err = parseTime(*asOf); err != nil {
+			return cl.usage("--as-of %q: want a load id or a time such as 2025-07-01T06:00:00Z", *asOf)
+		}
+	case *since == "auto":
+		opts.SinceAuto = true
+	case *since != "":
+		id, err := strconv.ParseInt(*since, 10, 64)
+		if err != nil || id < 1 {
+			return cl.usage("--since %q: want a load id or auto", *since)
+		}
+		opts.SinceLoad = id
 	}
 	st, err := cl.open(ctx, migrated)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	var lines atomic.Int64
 	stop := func() {}
 	if !*quiet {
 		stop = e.exportProgressStart(&lines, cl.logger)
 	}
-	m, err := chatstage.Export(ctx, st, *out, chatstage.ExportOptions{EscapeFormulas: *escape, Lines: &lines})
+	m, err := chatstage.Export(ctx, st, *out, opts)
 	stop()
 	if err != nil {
 		return err
@@ -41,4 +66,17 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintln(e.stderr, exportSummary(*out, m))
 	return nil
+}
+
+// parseTime reads the time of --as-of: RFC 3339, or a date and time
+// without a zone, in UTC ("2025-07-01 06:00", "2025-07-01": its start).
+func parseTime(s string) (time.Time, error) {
+	var err error
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02"} {
+		var t time.Time
+		if t, err = time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, err
 }

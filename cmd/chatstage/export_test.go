@@ -294,8 +294,9 @@ func TestExportSkMessageIDPastFourDigits(t *testing.T) {
 	defer conn.Close(ctx)
 	exportInsertChat(t, conn, "wide")
 	_, err = conn.Exec(ctx, `
-		INSERT INTO staging.messages (chat_id, ordinal, message_id, role, type, content)
-		SELECT 'wide', o, CASE WHEN o = 7 THEN NULL ELSE 'm' || o END, 'assistant', 'default', 'x'
+		INSERT INTO staging.messages (chat_id, ordinal, message_id, role, type, content, load_id)
+		SELECT 'wide', o, CASE WHEN o = 7 THEN NULL ELSE 'm' || o END, 'assistant', 'default', 'x',
+		       (SELECT load_id FROM staging.chats WHERE chat_id = 'wide')
 		FROM unnest(ARRAY[0, 7, 42, 9999, 10000, 12345, 123456]) AS o`)
 	if err != nil {
 		t.Fatal(err)
@@ -433,8 +434,8 @@ func TestExportOneSnapshot(t *testing.T) {
 
 	exportInsertChat(t, tx, "G-late")
 	if _, err := tx.Exec(ctx, `
-		INSERT INTO staging.messages (chat_id, ordinal, message_id, role, type, content)
-		VALUES ('G-late', 0, 'late-0', 'assistant', 'default', 'te laat')`); err != nil {
+		INSERT INTO staging.messages (chat_id, ordinal, message_id, role, type, content, load_id)
+		VALUES ('G-late', 0, 'late-0', 'assistant', 'default', 'te laat', (SELECT load_id FROM staging.chats WHERE chat_id = 'G-late'))`); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Commit(ctx); err != nil {

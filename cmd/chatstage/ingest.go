@@ -21,12 +21,17 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 	maxField := fs.Int("max-field-bytes", etl.DefaultMaxFieldBytes, "reject a record with a longer field (at most 64 MiB)")
 	maxMessages := fs.Int("max-messages", etl.DefaultMaxMessages, "reject a chat with more messages")
 	quiet := fs.Bool("quiet", false, "show no progress and no summary line of a file that loaded (errors and --json still appear)")
+	snapshot := fs.Bool("snapshot", false,
+		"the file holds every live chat: retire the chats it does not name (they leave the deliverables; history stays)")
+	maxRetire := fs.String("max-retire", "",
+		"with --snapshot, fail a load that would retire more than N chats, or P% of the live ones (default 10%; exit 3, nothing written)")
 	dryRun := fs.Bool("dry-run", false, "read, validate and merge each file in a transaction that is rolled back; print what the load would do")
 	files, err := cl.parse(args)
 	if err != nil {
 		return err
 	}
-	opts := chatstage.IngestOptions{Stdin: e.stdin, MaxFieldBytes: *maxField, MaxMessages: *maxMessages, DryRun: *dryRun}
+	opts := chatstage.IngestOptions{Stdin: e.stdin, MaxFieldBytes: *maxField, MaxMessages: *maxMessages,
+		DryRun: *dryRun, Snapshot: *snapshot}
 	switch {
 	case len(files) == 0:
 		return cl.usage("no FILE given (use - for standard input)")
@@ -34,6 +39,10 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 		return cl.usage("--max-field-bytes %d: want 1 to %d (larger fields could not be stored)", *maxField, etl.MaxFieldBytesLimit)
 	case *maxMessages < 1 || *maxMessages > etl.MaxMessagesLimit:
 		return cl.usage("--max-messages %d: want 1 to %d", *maxMessages, etl.MaxMessagesLimit)
+	case *maxRetire != "" && !*snapshot:
+		return cl.usage("--max-retire needs --snapshot: only a snapshot retires chats")
+	case *snapshot && len(files) > 1:
+		return cl.usage("--snapshot takes one file: each file of a snapshot would retire the chats of the others")
 	}
 	if opts.Location, err = time.LoadLocation(*tz); err != nil {
 		return usageError{fmt.Sprintf("--timezone: %v", err)}
@@ -41,6 +50,11 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 	if *maxRejects != "" {
 		if opts.RejectBudget, err = store.ParseRejectBudget(*maxRejects); err != nil {
 			return usageError{fmt.Sprintf("--max-rejects: %v", err)}
+		}
+	}
+	if *maxRetire != "" {
+		if opts.MaxRetire, err = store.ParseRetireBudget(*maxRetire); err != nil {
+			return usageError{fmt.Sprintf("--max-retire: %v", err)}
 		}
 	}
 	if *dryRun {
@@ -64,7 +78,7 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		switch {
-		case errors.Is(err, store.ErrRejectBudget):
+		case errors.Is(err, store.ErrRejectBudget), errors.Is(err, store.ErrRetireBudget):
 			return &labeled{"ingest " + name, err}
 		case err != nil:
 			return &labeled{"ingest " + name + " into " + st.Target(), err}

@@ -144,6 +144,9 @@ func (p *progress) report() {
 
 // ingestRender shows bytes read, rows, speed and time left.
 func (p *progress) ingestRender() (string, string, []any) {
+	if w := p.load.Waiting.Load(); w != nil {
+		return shortName(p.name, 28) + " " + *w, *w, []any{"file", p.name, "phase", "waiting"}
+	}
 	s := p.snapshot()
 	attrs := []any{"file", p.name, "bytes_read", s.bytes, "rows", s.rows, "rows_per_s", s.rowsPerSecond()}
 	if s.merging {

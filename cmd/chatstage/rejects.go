@@ -10,6 +10,7 @@ func runRejects(ctx context.Context, e *env, args []string) error {
 	cl := e.newCmdline("rejects", "rejects [flags]",
 		"chatstage rejects --load 12 --format csv > fix.csv   # fix fix.csv, then: chatstage ingest fix.csv", true)
 	loadID := cl.fs.Int64("load", 0, "only the rejects of this load (default: every load)")
+	all := cl.fs.Bool("all", false, "list the resolved rejects too (a reject is resolved when a later load keeps a row of its chat)")
 	format := cl.fs.String("format", "table", "table: one line per reject; csv: the raw records under their file's header, to fix and ingest again")
 	rest, err := cl.parse(args)
 	if err != nil {
@@ -28,7 +29,7 @@ func runRejects(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer st.Close()
-	loads, err := st.RejectsLoads(ctx, *loadID)
+	loads, err := st.RejectsLoads(ctx, *loadID, *all)
 	if err != nil {
 		return err
 	}
@@ -38,9 +39,9 @@ func runRejects(ctx context.Context, e *env, args []string) error {
 	}
 	w := bufio.NewWriter(e.stdout)
 	if *format == "csv" {
-		err = writeRejectsCSV(ctx, w, st, loads, ids, cl.logger)
+		err = writeRejectsCSV(ctx, w, st, loads, ids, *all, cl.logger)
 	} else {
-		err = writeRejectsTable(ctx, w, st, loads, ids)
+		err = writeRejectsTable(ctx, w, st, loads, ids, *all)
 	}
 	if ferr := w.Flush(); err == nil {
 		err = ferr

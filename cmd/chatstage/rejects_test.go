@@ -73,8 +73,19 @@ func TestRejectsCSVReingest(t *testing.T) {
 		t.Errorf("C-6 slug = %q", got)
 	}
 	r = runCLI(t, url, nil, "rejects", "--load", "3")
-	if r.code != exitOK || r.stdout != "no rejects\n" {
+	if r.code != exitOK || !strings.HasPrefix(r.stdout, "no open rejects") {
 		t.Errorf("rejects of the fixed load: exit %d %q", r.code, r.stdout)
+	}
+	// Fixed, C-5 is kept by load 3: its reject is resolved. The others
+	// cannot name their chat (no chat_id, another number of fields, not
+	// well-formed CSV): they stay open until someone looks.
+	open := runCLI(t, url, nil, "rejects")
+	all := runCLI(t, url, nil, "rejects", "--all")
+	if open.code != exitOK || strings.Contains(open.stdout, "C-5") || strings.Count(open.stdout, " open ") != 3 {
+		t.Errorf("open rejects after the fix:\n%s", open.stdout)
+	}
+	if all.code != exitOK || !strings.Contains(all.stdout, "resolved by load 3") || strings.Count(all.stdout, "\n") != 6 {
+		t.Errorf("rejects --all after the fix:\n%s", all.stdout)
 	}
 }
 
@@ -117,10 +128,14 @@ func TestRejectsCSVKeepsHeader(t *testing.T) {
 	codes := func(load int) []string {
 		return queryStrings(t, conn, `SELECT source_line || ' ' || reason_code FROM staging.rejects WHERE load_id = $1 ORDER BY source_line`, load)
 	}
+	// The same records rejected again stay the first load's open rejects,
+	// seen twice: the second load adds none.
 	first, second := codes(1), codes(2)
-	if !reflect.DeepEqual(first, []string{"3 chat_id_missing", "4 updated_at_invalid", "5 field_count"}) ||
-		!reflect.DeepEqual(second, []string{"2 chat_id_missing", "3 updated_at_invalid", "4 field_count"}) {
+	if !reflect.DeepEqual(first, []string{"3 chat_id_missing", "4 updated_at_invalid", "5 field_count"}) || len(second) != 0 {
 		t.Errorf("rejects: first load %q, re-ingested %q", first, second)
+	}
+	if got := queryStrings(t, conn, `SELECT DISTINCT repeats || '×, last load ' || last_load_id FROM staging.rejects`); !reflect.DeepEqual(got, []string{"2×, last load 2"}) {
+		t.Errorf("repeats: %q", got)
 	}
 }
 
@@ -169,7 +184,10 @@ func TestRejectsUsage(t *testing.T) {
 	if r := runCLI(t, url, nil, "rejects", "--format", "xml"); r.code != exitUsage {
 		t.Errorf("--format xml: exit %d", r.code)
 	}
-	if r := runCLI(t, url, nil, "rejects"); r.code != exitOK || r.stdout != "no rejects\n" {
+	if r := runCLI(t, url, nil, "rejects"); r.code != exitOK || !strings.HasPrefix(r.stdout, "no open rejects") {
+		t.Errorf("no rejects: exit %d %q", r.code, r.stdout)
+	}
+	if r := runCLI(t, url, nil, "rejects", "--all"); r.code != exitOK || r.stdout != "no rejects\n" {
 		t.Errorf("no rejects: exit %d %q", r.code, r.stdout)
 	}
 	r := runCLI(t, url, nil, "rejects", "--format", "csv")

@@ -25,7 +25,7 @@ var errHeadersDiffer = errors.New("the rejects come from files with different he
 // that etl reads back to the same fields: a user fixes it and ingests it.
 // Records rejected as field_too_large are left out with a warning: only
 // their start is stored.
-func writeRejectsCSV(ctx context.Context, w io.Writer, st *store.Store, loads []store.RejectsLoad, ids []int64, logger *slog.Logger) error {
+func writeRejectsCSV(ctx context.Context, w io.Writer, st *store.Store, loads []store.RejectsLoad, ids []int64, all bool, logger *slog.Logger) error {
 	header := etl.DefaultHeader()
 	for i, l := range loads {
 		h := header
@@ -42,7 +42,7 @@ func writeRejectsCSV(ctx context.Context, w io.Writer, st *store.Store, loads []
 		return err
 	}
 	var cut []string
-	err := st.RejectsEach(ctx, ids, func(r *store.Reject) error {
+	err := st.RejectsEach(ctx, ids, all, func(r *store.Reject) error {
 		if r.ReasonCode == string(etl.RejectFieldTooLarge) {
 			// Only the start of such a record is kept: written back, an
 			// open quote in it would swallow the records after it.
@@ -59,18 +59,27 @@ func writeRejectsCSV(ctx context.Context, w io.Writer, st *store.Store, loads []
 	return err
 }
 
-func writeRejectsTable(ctx context.Context, w io.Writer, st *store.Store, loads []store.RejectsLoad, ids []int64) error {
+func writeRejectsTable(ctx context.Context, w io.Writer, st *store.Store, loads []store.RejectsLoad, ids []int64, all bool) error {
 	var total int64
 	for _, l := range loads {
 		total += l.Rejects
 	}
 	if total == 0 {
-		_, err := fmt.Fprintln(w, "no rejects")
+		msg := "no open rejects (rejects --all lists the resolved ones too)"
+		if all {
+			msg = "no rejects"
+		}
+		_, err := fmt.Fprintln(w, msg)
 		return err
 	}
-	t := newTable("LOAD", ">", "LINE", ">", "REASON CODE", "", "REASON", "", "RECORD", "")
-	err := st.RejectsEach(ctx, ids, func(r *store.Reject) error {
-		t.add(strconv.FormatInt(r.LoadID, 10), strconv.FormatInt(r.Line, 10), r.ReasonCode, r.Reason, preview(r.Raw, 60))
+	t := newTable("LOAD", ">", "LINE", ">", "REASON CODE", "", "REASON", "", "SEEN", ">", "STATE", "", "RECORD", "")
+	err := st.RejectsEach(ctx, ids, all, func(r *store.Reject) error {
+		state := "open"
+		if r.ResolvedByLoad != 0 {
+			state = "resolved by load " + strconv.FormatInt(r.ResolvedByLoad, 10)
+		}
+		t.add(strconv.FormatInt(r.LoadID, 10), strconv.FormatInt(r.Line, 10), r.ReasonCode, r.Reason,
+			strconv.FormatInt(r.Repeats, 10)+"×", state, preview(r.Raw, 60))
 		return nil
 	})
 	if err != nil {
@@ -114,9 +123,7 @@ func printDryRun(w io.Writer, name string, res chatstage.LoadResult, asJSON bool
 		return json.NewEncoder(w).Encode(dryRun{LoadResult: l, DryRun: true, FirstRejects: first})
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: dry run, nothing written: %d rows read, %d rejected, %d new versions; chats %d inserted, %d updated, %d unchanged, %d stale; %d messages written\n",
-		name, l.RowsRead, l.RowsRejected, l.VersionsNew,
-		l.ChatsInserted, l.ChatsUpdated, l.ChatsUnchanged, l.ChatsStale, l.MessagesWritten)
+	fmt.Fprintf(&b, "%s: dry run, nothing written: %s\n", name, loadCounts(l, "written"))
 	if l.Error != "" {
 		fmt.Fprintf(&b, "%s: %s\n", name, l.Error)
 	}

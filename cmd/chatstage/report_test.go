@@ -110,7 +110,7 @@ func TestAnalyticsViewsCommented(t *testing.T) {
 		t.Errorf("analytics views without COMMENT ON: %v", missing)
 	}
 	views := queryStrings(t, conn, `SELECT table_name::text FROM information_schema.views WHERE table_schema = 'analytics' ORDER BY 1`)
-	if strings.Join(views, ",") != "chat_metrics,daily_quality,load_quality" {
+	if strings.Join(views, ",") != "chat_history,chat_metrics,daily_quality,data_days,load_quality" {
 		t.Errorf("analytics views = %v", views)
 	}
 }

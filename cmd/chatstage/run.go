@@ -21,7 +21,7 @@ const (
 	exitOK           = 0
 	exitFailure      = 1   // a file failed to load, the database failed, ...
 	exitUsage        = 2   // bad command line
-	exitRejectBudget = 3   // a load rejected more rows than --max-rejects allows
+	exitRejectBudget = 3   // a load rejected more rows than --max-rejects allows, or would retire more chats than --max-retire
 	exitInterrupted  = 130 // SIGINT (Ctrl-C)
 	exitTerminated   = 143 // SIGTERM
 )
@@ -50,6 +50,7 @@ func commands() []command {
 		{"migrate", "apply or list the database migrations", runMigrate},
 		{"status", "list the recent loads, the totals and the migration state", runStatus},
 		{"rejects", "list rejected rows, or write them back as CSV to fix and ingest again", runRejects},
+		{"forget", "erase chats from every table and skip them in later loads (right to erasure)", runForget},
 		{"report", "write chat_metrics.csv and quality.csv from the analytics views", runReport},
 		{"version", "print the version", runVersion},
 	}
@@ -135,16 +136,23 @@ func (e *env) exit(ctx context.Context, name string, err error) int {
 			return exitCodeFor(sc.sig)
 		}
 		return exitInterrupted
-	case errors.Is(err, errQuiet) && errors.Is(err, store.ErrRejectBudget):
+	case errors.Is(err, errQuiet) && overBudget(err):
 		return exitRejectBudget
 	case errors.Is(err, errQuiet):
 		return exitFailure
-	case errors.Is(err, store.ErrRejectBudget):
+	case overBudget(err):
 		fmt.Fprintf(e.stderr, "chatstage: %s: %v\n", name, err)
 		return exitRejectBudget
 	}
 	fmt.Fprintf(e.stderr, "chatstage: %s: %v\n", name, err)
 	return exitFailure
+}
+
+// overBudget tells a load that failed because it would reject or retire
+// more than its budget allows: exit 3, so that a script can tell "the
+// input looks wrong" from "the tool failed".
+func overBudget(err error) bool {
+	return errors.Is(err, store.ErrRejectBudget) || errors.Is(err, store.ErrRetireBudget)
 }
 
 // common are the flags every database command takes.

@@ -155,7 +155,7 @@ func TestStatusEmpty(t *testing.T) {
 	t.Parallel()
 	r := runCLI(t, testURL(t), nil, "status")
 	if r.code != exitOK || !strings.Contains(r.stdout, "no loads yet") ||
-		!strings.Contains(r.stdout, "totals: 0 chats, 0 versions, 0 messages, 0 rejects, 0 loads") {
+		!strings.Contains(r.stdout, "totals: 0 chats, 0 versions, 0 messages, 0 rejects (0 open), 0 loads") {
 		t.Errorf("status on an empty database: exit %d\n%s", r.code, r.stdout)
 	}
 }

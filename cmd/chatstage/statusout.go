@@ -60,8 +60,18 @@ func writeStatus(w io.Writer, target string, s store.Status) error {
 		}
 		t.write(&b) //nolint:errcheck // a strings.Builder does not fail
 		for _, l := range s.Loads {
-			if l.Status == "failed" {
+			switch {
+			case l.Status == "failed":
 				fmt.Fprintf(&b, "load %d failed: %s\n", l.LoadID, l.Error)
+			case l.Snapshot && l.Note != "":
+				fmt.Fprintf(&b, "load %d (snapshot): %s\n", l.LoadID, l.Note)
+			case l.Snapshot || l.ChatsRetired > 0 || l.RowsSuppressed > 0:
+				kind := ""
+				if l.Snapshot {
+					kind = " (snapshot)"
+				}
+				fmt.Fprintf(&b, "load %d%s: %s chats retired, %s rows suppressed\n", l.LoadID, kind,
+					thousands(l.ChatsRetired), thousands(l.RowsSuppressed))
 			}
 		}
 		if int64(len(s.Loads)) < s.Totals.Loads {
@@ -70,8 +80,11 @@ func writeStatus(w io.Writer, target string, s store.Status) error {
 	}
 	if s.Staging {
 		t := s.Totals
-		fmt.Fprintf(&b, "\ntotals: %s chats, %s versions, %s messages, %s rejects, %s loads\n",
-			thousands(t.Chats), thousands(t.Versions), thousands(t.Messages), thousands(t.Rejects), thousands(t.Loads))
+		fmt.Fprintf(&b, "\ntotals: %s chats, %s versions, %s messages, %s rejects (%s open), %s loads\n",
+			thousands(t.Chats), thousands(t.Versions), thousands(t.Messages), thousands(t.Rejects),
+			thousands(t.OpenRejects), thousands(t.Loads))
+		fmt.Fprintf(&b, "lifecycle: %s chats retired, %s erased, %s rows of erased chats suppressed\n",
+			thousands(t.Retired), thousands(t.Erased), thousands(t.Suppressed))
 	}
 	var applied int
 	var pending []string

@@ -38,11 +38,34 @@ func ingestPrint(e *env, name string, res chatstage.LoadResult, err error, asJSO
 
 func summaryLine(name string, l store.LoadResult) string {
 	if l.Status != "succeeded" {
-		return fmt.Sprintf("%s: load %d %s: %s", name, l.LoadID, l.Status, l.Error)
+		line := fmt.Sprintf("%s: load %d %s: %s", name, l.LoadID, l.Status, l.Error)
+		if l.RowsRead > 0 { // over a budget: what was read, though nothing was kept
+			line += fmt.Sprintf(" (%d rows read, %d rejected, %d suppressed)", l.RowsRead, l.RowsRejected, l.RowsSuppressed)
+		}
+		return line
 	}
-	return fmt.Sprintf("%s: load %d succeeded: %d rows read, %d rejected, %d new versions; chats %d inserted, %d updated, %d unchanged, %d stale; %d messages written",
-		name, l.LoadID, l.RowsRead, l.RowsRejected, l.VersionsNew,
-		l.ChatsInserted, l.ChatsUpdated, l.ChatsUnchanged, l.ChatsStale, l.MessagesWritten)
+	line := fmt.Sprintf("%s: load %d succeeded: %s", name, l.LoadID, loadCounts(l, "written"))
+	if l.Note != "" {
+		line += " (" + l.Note + ")"
+	}
+	return line
+}
+
+// loadCounts is what a load did, or would do, in words: how many rows
+// it read and what became of its chats.
+func loadCounts(l store.LoadResult, written string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d rows read, %d rejected", l.RowsRead, l.RowsRejected)
+	if l.RowsSuppressed > 0 {
+		fmt.Fprintf(&b, ", %d suppressed (erased chats)", l.RowsSuppressed)
+	}
+	fmt.Fprintf(&b, ", %d new versions; chats %d inserted, %d updated, %d unchanged, %d stale",
+		l.VersionsNew, l.ChatsInserted, l.ChatsUpdated, l.ChatsUnchanged, l.ChatsStale)
+	if l.Snapshot || l.ChatsRetired > 0 {
+		fmt.Fprintf(&b, ", %d retired", l.ChatsRetired)
+	}
+	fmt.Fprintf(&b, "; %d messages %s", l.MessagesWritten, written)
+	return b.String()
 }
 
 // exportSummary is the one line export prints on stderr.
@@ -55,9 +78,14 @@ func exportSummary(dir string, m chatstage.Manifest) string {
 		}
 		fmt.Fprintf(&b, "%s %d rows %d bytes", f.Name, f.Rows, f.Bytes)
 	}
-	if m.LastLoadID == 0 {
+	switch {
+	case m.AsOf != 0:
+		fmt.Fprintf(&b, " (as of load %d)", m.AsOf)
+	case m.Through != 0 || m.Since != 0:
+		fmt.Fprintf(&b, " (changes after load %d through load %d)", m.Since, m.Through)
+	case m.LastLoadID == 0:
 		b.WriteString(" (no load yet)")
-	} else {
+	default:
 		fmt.Fprintf(&b, " (last load %d)", m.LastLoadID)
 	}
 	fmt.Fprintf(&b, " in %s", dir)
