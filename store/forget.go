@@ -47,12 +47,15 @@ WITH v  AS (DELETE FROM staging.chat_versions WHERE chat_id = $1 RETURNING 1),
 SELECT (SELECT count(*) FROM v), (SELECT count(*) FROM vh), (SELECT count(*) FROM c),
        (SELECT count(*) FROM m), (SELECT count(*) FROM mh), (SELECT count(*) FROM r), (SELECT count(*) FROM rj)`
 
-// erasureRecordSQL records an erasure: the id's hash, never the id.
+// erasureRecordSQL records an erasure: the id's hash, never the id, and
+// the last load that ended before it. A load recorded running meanwhile
+// waits for the ingest lock that Forget holds: it commits after the
+// erasure, so the erasure is not "after" it.
 const erasureRecordSQL = `
 INSERT INTO staging.erasures (chat_id_sha256, erased_at, after_load, existed, versions_removed,
     version_history_removed, chats_removed, messages_removed, message_history_removed,
     retirements_removed, rejects_removed)
-VALUES ($1, $2, (SELECT coalesce(max(load_id), 0) FROM staging.loads), $3, $4, $5, $6, $7, $8, $9, $10)`
+VALUES ($1, $2, (SELECT coalesce(max(load_id), 0) FROM staging.loads WHERE status <> 'running'), $3, $4, $5, $6, $7, $8, $9, $10)`
 
 // Forget erases the chats chatIDs (each trimmed and sanitized as a row's
 // chat_id, by the caller) from every table, in one transaction, and

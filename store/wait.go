@@ -21,11 +21,13 @@ const ingestTryLockSQL = `SELECT pg_try_advisory_lock(hashtext('chatstage.ingest
 
 // ingestHolderSQL finds who holds the ingest lock, and its load: the
 // load whose liveness lock the same server process holds. An advisory
-// lock on one bigint key shows in pg_locks as its high and low halves.
+// lock on one bigint key shows in pg_locks as its high and low halves,
+// and in every database of the server: the lock is this database's.
 const ingestHolderSQL = `
 WITH holder AS (
     SELECT pid FROM pg_locks
     WHERE locktype = 'advisory' AND granted AND objsubid = 1
+      AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
       AND ((classid::bigint << 32) | objid::bigint) = hashtext('chatstage.ingest')::bigint
     LIMIT 1)
 SELECT h.pid, coalesce(l.load_id, 0), coalesce(l.started_at, now())

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/chatstage/chatstage"
+	"github.com/chatstage/chatstage/internal/dbtest"
 	"github.com/chatstage/chatstage/store"
 	"github.com/jackc/pgx/v5"
 )
@@ -599,5 +601,92 @@ func TestLifeSince(t *testing.T) {
 	}
 	if _, _, r := l.export("--since", "1", "--as-of", "1"); r.code != exitUsage {
 		t.Errorf("--since with --as-of: exit %d, want usage", r.code)
+	}
+}
+
+// TestIngestSaysWhomItWaitsFor: a load that has to wait for another says
+// which, when it started and its server process, then goes on when it
+// ends (issue 14, item 5).
+func TestIngestSaysWhomItWaitsFor(t *testing.T) {
+	t.Parallel()
+	st, url := dbtest.Store(t)
+	first, err := st.LoadBegin(t.Context(), store.LoadParams{Source: "first.csv", Header: "chat_id,updated_at,conversation_log"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pid int32
+	var started time.Time
+	conn := connect(t, url)
+	if err := conn.QueryRow(t.Context(), `
+		SELECT l.pid, s.started_at FROM pg_locks l, staging.loads s
+		WHERE l.locktype = 'advisory' AND l.objsubid = 2 AND l.objid = 1 AND s.load_id = 1
+		  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`).Scan(&pid, &started); err != nil {
+		t.Fatal(err)
+	}
+	path := writeSource(t, "second.csv", chatRow("A", "2025-07-01T08:00:00", "a"))
+	done := make(chan result, 1)
+	go func() { done <- runIngestEnv(t, url, nil, 10*time.Millisecond, path) }()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if queryInt(t, conn, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
+			AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the second ingest never waited")
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // a few progress lines
+	first.Close()
+	r := <-done
+	want := fmt.Sprintf("waiting for load 1 (started %s, pid %d) to finish", started.Local().Format("15:04"), pid)
+	if r.code != exitOK || strings.Count(r.stderr, want) < 2 {
+		t.Errorf("exit %d; want %q in the log and in progress lines:\n%s", r.code, want, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "load 2 succeeded") {
+		t.Errorf("the second load did not go on:\n%s", r.stderr)
+	}
+}
+
+// TestForgetCommandLine: ids from arguments, a file or standard input;
+// mistakes are usage errors; the output never holds an id.
+func TestForgetCommandLine(t *testing.T) {
+	t.Parallel()
+	l := newLife(t)
+	l.mustIngest(nil, chatRow("person-A", "2025-07-01T08:00:00", "a"), chatRow("B", "2025-07-01T08:00:00", "b"),
+		chatRow("C", "2025-07-01T08:00:00", "c"))
+	list := filepath.Join(t.TempDir(), "request.txt")
+	if err := os.WriteFile(list, []byte("person-A\r\n\n  B  \n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, l.url, nil, "forget", "--from", list)
+	if r.code != exitOK || !strings.Contains(r.stderr, "erased 2 of 2") || strings.Contains(r.stderr+r.stdout, "person-A") {
+		t.Errorf("forget --from: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = runCLI(t, l.url, strings.NewReader("C\n"), "forget", "--dry-run", "--from", "-")
+	if r.code != exitOK || !strings.Contains(r.stdout, "would erase 1 of 1") || !strings.Contains(r.stdout, "nothing was removed") {
+		t.Errorf("forget --dry-run --from -: exit %d\n%s", r.code, r.stdout)
+	}
+	empty := filepath.Join(t.TempDir(), "empty.txt")
+	if err := os.WriteFile(empty, []byte("\n \n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		args []string
+		code int
+		says string
+	}{
+		{[]string{"forget"}, exitUsage, "no CHAT_ID"},
+		{[]string{"forget", "--from", list, "C"}, exitUsage, "not both"},
+		{[]string{"forget", "--from", empty}, exitFailure, "holds no chat id"},
+		{[]string{"forget", "--from", filepath.Join(t.TempDir(), "missing.txt")}, exitFailure, "missing.txt"},
+		{[]string{"forget", " "}, exitFailure, "empty"},
+	} {
+		r := runCLI(t, l.url, nil, tt.args...)
+		if r.code != tt.code || !strings.Contains(r.stderr, tt.says) {
+			t.Errorf("%v: exit %d, want %d saying %q:\n%s", tt.args, r.code, tt.code, tt.says, r.stderr)
+		}
+	}
+	if dir, _ := l.mustExport(); !reflect.DeepEqual(chatsIn(t, dir), []string{"C"}) {
+		t.Errorf("after the erasures: %v, want C only", chatsIn(t, dir))
 	}
 }
