@@ -9,7 +9,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/parquet-go/parquet-go"
-	"github.com/parquet-go/parquet-go/compress/zstd"
 )
 
 // Defaults of Options.
@@ -118,9 +117,13 @@ func NewWriter(dst io.Writer, file Deliverable, opts Options) (*Writer, error) {
 	opts.RowGroupRows = cmp.Or(opts.RowGroupRows, DefaultRowGroupRows)
 	opts.RowGroupBytes = cmp.Or(opts.RowGroupBytes, DefaultRowGroupBytes)
 	opts.MaxRowBytes = cmp.Or(opts.MaxRowBytes, DefaultMaxRowBytes)
+	codec, err := newZstdCodec()
+	if err != nil {
+		return nil, fmt.Errorf("parquetfile: %w", err)
+	}
 	config, err := parquet.NewWriterConfig(
 		l.schema,
-		parquet.Compression(&zstd.Codec{Level: zstd.DefaultLevel}),
+		parquet.Compression(codec),
 		// Row groups are ended by Write, by rows or bytes; this is the
 		// library's own limit kept in agreement.
 		parquet.MaxRowsPerRowGroup(int64(opts.RowGroupRows)),
