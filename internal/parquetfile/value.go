@@ -18,8 +18,7 @@ const timeLayout = "2006-01-02T15:04:05.000000Z"
 // next call.
 type rowBuilder struct {
 	row     parquet.Row
-	elems   []json.RawMessage
-	scratch []byte // the decoded strings of list elements
+	scratch []byte // list elements that had to be unescaped
 }
 
 // valueError is a CSV value that is not of its column's type.
@@ -74,14 +73,9 @@ func (b *rowBuilder) appendBool(i int, f []byte) error {
 }
 
 func (b *rowBuilder) appendTime(i int, f []byte) error {
-	var t time.Time
-	err := fmt.Errorf("%w: %s is not a timestamp written as %s", ErrValue, quote(f), timeLayout)
-	if len(f) != len(timeLayout) {
-		return err
-	}
-	t, perr := time.Parse(timeLayout, string(f))
-	if perr != nil {
-		return err
+	t, err := time.Parse(timeLayout, string(f))
+	if err != nil || len(f) != len(timeLayout) {
+		return fmt.Errorf("%w: %s is not a timestamp written as %s", ErrValue, quote(f), timeLayout)
 	}
 	b.row = append(b.row, parquet.Int64Value(t.UnixMicro()).Level(0, 1, i))
 	return nil
@@ -91,45 +85,93 @@ func (b *rowBuilder) appendTime(i int, f []byte) error {
 // column renders that JSON value (CONTRACT.md section 4): a string unescaped,
 // a number, true or false as written, an object or array as its compact JSON
 // text, null as a NULL element. The input is compact JSON already (the
-// export writes it so), so an element's raw bytes are its compact rendering.
+// export writes it so), so an element's text in the field is its compact
+// rendering: encoding/json checks the field, then the elements are cut out of
+// it as they are written, numbers and key order untouched.
 func (b *rowBuilder) appendList(i int, f []byte) error {
-	if f[0] != '[' {
+	if f[0] != '[' || !json.Valid(f) {
 		return fmt.Errorf("%w: %s is not a JSON array", ErrValue, quote(f))
 	}
-	b.elems = b.elems[:0]
-	if err := json.Unmarshal(f, &b.elems); err != nil {
-		return fmt.Errorf("%w: %s is not a JSON array: %v", ErrValue, quote(f), err)
-	}
-	if len(b.elems) == 0 {
-		b.row = append(b.row, parquet.NullValue().Level(0, listEmpty, i))
-		return nil
-	}
-	for j, e := range b.elems {
-		rep := 1
-		if j == 0 {
-			rep = 0
+	j, rep := 1, 0
+	for {
+		j = skipSpace(f, j)
+		if j >= len(f) || f[j] == ']' {
+			break
 		}
-		if e[0] == 'n' {
+		end := valueEnd(f, j)
+		if end <= j || end > len(f) {
+			return fmt.Errorf("%w: %s: cannot cut element at byte %d", ErrValue, quote(f), j)
+		}
+		e := f[j:end]
+		switch {
+		case e[0] == 'n':
 			b.row = append(b.row, parquet.NullValue().Level(rep, listNullElement, i))
-			continue
-		}
-		// The row's values point into scratch, not into elems, which the
-		// next list column of the row reuses. When append moves scratch,
-		// the values already built keep the old array alive.
-		from := len(b.scratch)
-		if e[0] == '"' {
+		case e[0] == '"' && bytes.IndexByte(e, '\\') < 0:
+			b.row = append(b.row, parquet.ByteArrayValue(e[1:len(e)-1]).Level(rep, listElement, i))
+		case e[0] == '"':
 			var s string
 			if err := json.Unmarshal(e, &s); err != nil {
-				return fmt.Errorf("%w: element %d of %s: %v", ErrValue, j, quote(f), err)
+				return fmt.Errorf("%w: %s: %v", ErrValue, quote(f), err)
 			}
+			// The row's values point into scratch. When append moves it,
+			// the values already built keep the old array alive.
+			from := len(b.scratch)
 			b.scratch = append(b.scratch, s...)
-		} else {
-			b.scratch = append(b.scratch, e...)
+			v := b.scratch[from:len(b.scratch):len(b.scratch)]
+			b.row = append(b.row, parquet.ByteArrayValue(v).Level(rep, listElement, i))
+		default:
+			b.row = append(b.row, parquet.ByteArrayValue(e).Level(rep, listElement, i))
 		}
-		v := b.scratch[from:len(b.scratch):len(b.scratch)]
-		b.row = append(b.row, parquet.ByteArrayValue(v).Level(rep, listElement, i))
+		rep = 1
+		j = skipSpace(f, end)
+		if j < len(f) && f[j] == ',' {
+			j++
+		}
+	}
+	if rep == 0 {
+		b.row = append(b.row, parquet.NullValue().Level(0, listEmpty, i))
 	}
 	return nil
+}
+
+func skipSpace(f []byte, j int) int {
+	for j < len(f) && (f[j] == ' ' || f[j] == '\t' || f[j] == '\n' || f[j] == '\r') {
+		j++
+	}
+	return j
+}
+
+// valueEnd returns where the JSON value starting at f[j] ends, for f that
+// json.Valid accepted; len(f)+1 if it runs past the end.
+func valueEnd(f []byte, j int) int {
+	depth := 0
+	for ; j < len(f); j++ {
+		switch f[j] {
+		case '"':
+			for j++; j < len(f) && f[j] != '"'; j++ {
+				if f[j] == '\\' {
+					j++
+				}
+			}
+			if depth == 0 {
+				return j + 1
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 { // the end of the array: a number or literal ends here
+				return j
+			}
+			if depth--; depth == 0 {
+				return j + 1
+			}
+		case ',', ' ', '\t', '\n', '\r':
+			if depth == 0 {
+				return j
+			}
+		}
+	}
+	return len(f) + 1
 }
 
 // quote renders a CSV value for an error message, cut short when long.
