@@ -89,7 +89,7 @@ func (b *rowBuilder) appendTime(i int, f []byte) error {
 // rendering: encoding/json checks the field, then the elements are cut out of
 // it as they are written, numbers and key order untouched.
 func (b *rowBuilder) appendList(i int, f []byte) error {
-	if f[0] != '[' || !json.Valid(f) {
+	if len(f) == 0 || f[0] != '[' || !json.Valid(f) {
 		return fmt.Errorf("%w: %s is not a JSON array", ErrValue, quote(f))
 	}
 	j, rep := 1, 0
