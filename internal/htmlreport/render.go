@@ -27,9 +27,7 @@ var templateFS embed.FS
 
 // html/template escapes every value by the context it lands in: element
 // text, attribute, SVG <title>. Nothing here builds markup from strings.
-var pageTemplate = template.Must(template.New("report.html.tmpl").Funcs(template.FuncMap{
-	"count": formatCount,
-}).ParseFS(templateFS, "report.html.tmpl"))
+var pageTemplate = template.Must(template.ParseFS(templateFS, "report.html.tmpl"))
 
 // Render writes the report of d as one self-contained HTML page. The page
 // is built whole before anything is written, so an error from the
@@ -258,8 +256,17 @@ func dayChart(days []Day, flagColours palette) barChart {
 	if len(days) == 0 {
 		return buildBars(s)
 	}
-	last := truncDay(days[len(days)-1].Day)
-	first := truncDay(days[0].Day)
+	// Days come oldest first, but a caller's slip must not cost a panic.
+	first, last := truncDay(days[0].Day), truncDay(days[0].Day)
+	for _, day := range days[1:] {
+		t := truncDay(day.Day)
+		if t.Before(first) {
+			first = t
+		}
+		if t.After(last) {
+			last = t
+		}
+	}
 	span := int(last.Sub(first).Hours()/24) + 1
 	shown := fmt.Sprintf("%s to %s", first.Format("2006-01-02"), last.Format("2006-01-02"))
 	if span > MaxBars {
@@ -269,29 +276,21 @@ func dayChart(days []Day, flagColours palette) barChart {
 	s.Note = shown + "; stacked, so a version with two flags counts twice"
 	s.Empty = "no quality flags in " + shown
 	n := int(last.Sub(first).Hours()/24) + 1
-	slot := make([]*Day, n)
-	for i := range days {
-		k := int(truncDay(days[i].Day).Sub(first).Hours() / 24)
+	// One slot per calendar day; two entries for one day are added up.
+	slot := make([]Day, n)
+	for _, day := range days {
+		k := int(truncDay(day.Day).Sub(first).Hours() / 24)
 		if k >= 0 && k < n {
-			slot[k] = &days[i]
+			slot[k].Versions += day.Versions
+			slot[k].FlagsByName = append(slot[k].FlagsByName, day.FlagsByName...)
 		}
 	}
 	s.Labels, s.Hovers = make([]string, n), make([]string, n)
 	for i := range n {
-		day := first.AddDate(0, 0, i)
-		s.Labels[i] = day.Format("2006-01-02")
-		var versions int64
-		if slot[i] != nil {
-			versions = slot[i].Versions
-		}
-		s.Hovers[i] = s.Labels[i] + ": " + formatCount(versions) + " versions"
+		s.Labels[i] = first.AddDate(0, 0, i).Format("2006-01-02")
+		s.Hovers[i] = s.Labels[i] + ": " + formatCount(slot[i].Versions) + " versions"
 	}
-	s.Series = namedSeries(flagColours, n, func(i int) []NameCount {
-		if slot[i] == nil {
-			return nil
-		}
-		return slot[i].FlagsByName
-	})
+	s.Series = namedSeries(flagColours, n, func(i int) []NameCount { return slot[i].FlagsByName })
 	return buildBars(s)
 }
 

@@ -344,3 +344,44 @@ func TestRenderManyLoads(t *testing.T) {
 		t.Errorf("recent loads: %d rows from %d, want %d from 5000 down", len(p.Recent), p.Recent[0].ID, RecentLoads)
 	}
 }
+
+// TestRenderOddData feeds what a caller should not send but might: days
+// out of order and twice over, negative counts, an unknown status, a load
+// still running. The page must still render, and parse.
+func TestRenderOddData(t *testing.T) {
+	t.Parallel()
+	day := func(d int) time.Time { return time.Date(2024, 5, d, 13, 0, 0, 0, time.UTC) }
+	d := Data{
+		Loads: []Load{
+			{LoadID: 2, Status: "paused", StartedAt: day(2), RowsRead: -5, ChatsInserted: 3},
+			{LoadID: 1, Status: "running", StartedAt: day(1), RowsRead: 9, RejectsByReason: []NameCount{{"field_count", -2}, {"chat_id_missing", 1}}},
+		},
+		Days: []Day{
+			{Day: day(9), Versions: 4, FlagsByName: []NameCount{{"text_sanitized", 2}}},
+			{Day: day(3), Versions: 1, FlagsByName: []NameCount{{"text_sanitized", 1}}},
+			{Day: day(9), Versions: 6, FlagsByName: []NameCount{{"text_sanitized", 5}}},
+		},
+		MessagesPerChat: []Bucket{{"0", -1}, {"1", 0}},
+		ChatsByLanguage: []NameCount{{"nl", -3}},
+	}
+	p := buildPage(d)
+	days := p.FlagCharts[1]
+	if days.Empty != "" || len(days.Segments) != 2 {
+		t.Fatalf("day chart: empty %q, %d bars, want 2 bars", days.Empty, len(days.Segments))
+	}
+	if got, want := days.Segments[1].Title, "2024-05-09: 10 versions\ntext_sanitized: 7 versions"; got != want {
+		t.Errorf("the two entries of one day: hover %q, want %q", got, want)
+	}
+	if p.Messages.Empty == "" || p.Languages.Empty == "" {
+		t.Error("charts of only negative counts are drawn, want their empty state")
+	}
+	page := render(t, d)
+	if _, err := html.Parse(bytes.NewReader(page)); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{">paused<", ">running<", "2024-05-03 to 2024-05-09"} {
+		if !bytes.Contains(page, []byte(want)) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+}
