@@ -2,14 +2,11 @@ package parquetfile
 
 import (
 	"bytes"
-	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -366,81 +363,6 @@ func checkAgainstCSV(t *testing.T, d Deliverable, src []byte, path string) {
 			}
 		}
 	}
-}
-
-// expectRows is what DuckDB must read for the CSV, worked out apart from the
-// writer: encoding/csv reads the CSV (with CR hidden from it, since it turns a
-// quoted CRLF into LF where COPY's value keeps the CR), and a JSON decoder
-// with UseNumber reads the arrays.
-func expectRows(t testing.TB, d Deliverable, src []byte) [][]any {
-	t.Helper()
-	const cr = "\uE000"
-	if bytes.Contains(src, []byte(cr)) {
-		t.Fatal("the CSV holds U+E000, which expectRows uses in place of CR")
-	}
-	r := csv.NewReader(bytes.NewReader(bytes.ReplaceAll(src, []byte("\r"), []byte(cr))))
-	records, err := r.ReadAll()
-	if err != nil {
-		t.Fatalf("encoding/csv: %v", err)
-	}
-	if !slices.Equal(records[0], d.Header()) {
-		t.Fatalf("the CSV's header is not that of %s", d)
-	}
-	cols := d.layout().columns
-	var rows [][]any
-	for n, rec := range records[1:] {
-		row := make([]any, len(rec))
-		for i, f := range rec {
-			f = strings.ReplaceAll(f, cr, "\r")
-			switch {
-			case f == "":
-				row[i] = nil
-			case cols[i].kind == kindBool:
-				b, err := strconv.ParseBool(f)
-				if err != nil || (f != "true" && f != "false") {
-					t.Fatalf("row %d, %q: %q is no boolean", n+1, cols[i].name, f)
-				}
-				row[i] = b
-			case cols[i].kind == kindList:
-				row[i] = expectList(t, f)
-			default: // a string, or a timestamp, which read.mjs prints as the CSV writes it
-				row[i] = f
-			}
-		}
-		rows = append(rows, row)
-	}
-	return rows
-}
-
-func expectList(t testing.TB, s string) []any {
-	t.Helper()
-	dec := json.NewDecoder(strings.NewReader(s))
-	dec.UseNumber()
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
-		t.Fatalf("%q is not a JSON array", s)
-	}
-	list := []any{}
-	for dec.More() {
-		start := dec.InputOffset()
-		var v any
-		if err := dec.Decode(&v); err != nil {
-			t.Fatalf("%q: %v", s, err)
-		}
-		raw := strings.TrimLeft(s[start:dec.InputOffset()], ", \t\r\n")
-		switch v := v.(type) {
-		case nil:
-			list = append(list, nil)
-		case string:
-			list = append(list, v)
-		case json.Number:
-			list = append(list, string(v))
-		case bool:
-			list = append(list, strconv.FormatBool(v))
-		default:
-			list = append(list, raw)
-		}
-	}
-	return list
 }
 
 // checkGolden compares got with the golden file; on a mismatch it writes
