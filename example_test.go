@@ -95,6 +95,34 @@ func ExampleExport() {
 	// manifest written: true last load: 1
 }
 
+// Write the deliverables as CSV and Parquet from one snapshot.
+func ExampleExport_parquet() {
+	ctx := context.Background()
+	st, done := exampleStore()
+	defer done()
+	if _, err := chatstage.Ingest(ctx, st, "testdata/sample.csv", chatstage.IngestOptions{}); err != nil {
+		fmt.Println("ingest:", err)
+		return
+	}
+	dir, _ := os.MkdirTemp("", "deliverables")
+	defer os.RemoveAll(dir)
+
+	formats, _ := chatstage.ParseFormats("csv,parquet")
+	m, err := chatstage.Export(ctx, st, dir, chatstage.ExportOptions{Formats: formats})
+	if err != nil {
+		fmt.Println("export:", err)
+		return
+	}
+	for _, f := range m.Files {
+		fmt.Printf("%s: %d rows\n", f.Name, f.Rows)
+	}
+	// Output:
+	// chats.csv: 100 rows
+	// chats.parquet: 100 rows
+	// messages.csv: 377 rows
+	// messages.parquet: 377 rows
+}
+
 // Write the metrics files and read the summary.
 func ExampleReport() {
 	ctx := context.Background()

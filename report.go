@@ -55,7 +55,7 @@ func Report(ctx context.Context, st *store.Store, dir string, _ ReportOptions) (
 	}
 	defer set.Abort()
 	for _, f := range reportFiles {
-		info, err := copyView(ctx, sn, set, f.name, f.view, store.CopyOptions{}, nil)
+		info, err := copyView(ctx, sn, set, f.name, f.view)
 		if err != nil {
 			return r, err
 		}

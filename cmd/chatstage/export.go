@@ -10,14 +10,19 @@ import (
 )
 
 func runExport(ctx context.Context, e *env, args []string) error {
-	cl := e.newCmdline("export", "export --out DIR [flags]", "chatstage export --out /data/deliverables/2025-07-01 --json", true)
-	out := cl.fs.String("out", "", "directory to write chats.csv, messages.csv and manifest.json into (created if missing; required)")
+	cl := e.newCmdline("export", "export --out DIR [flags]", "chatstage export --out /data/deliverables/2025-07-01 --format csv,parquet --json", true)
+	out := cl.fs.String("out", "", "directory to write the deliverables and manifest.json into (created if missing; required)")
+	format := cl.fs.String("format", "csv", "formats of the deliverables: csv (chats.csv, messages.csv), parquet (chats.parquet, messages.parquet) or csv,parquet")
 	asJSON := cl.fs.Bool("json", false, "print what was written as one JSON object on stdout")
 	quiet := cl.fs.Bool("quiet", false, "show no progress")
 	escape := cl.fs.Bool("escape-formulas", false,
-		"prefix cells starting with =, +, - or @ with ' so spreadsheets show them as text (changes the contract's values)")
+		"prefix CSV cells starting with =, +, - or @ with ' so spreadsheets show them as text (changes the contract's values; Parquet keeps them)")
 	if err := cl.parseOut(args, out); err != nil {
 		return err
+	}
+	formats, err := chatstage.ParseFormats(*format)
+	if err != nil {
+		return cl.usage("--format %v", err)
 	}
 	st, err := cl.open(ctx, migrated)
 	if err != nil {
@@ -29,7 +34,7 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	if !*quiet {
 		stop = e.exportProgressStart(&lines, cl.logger)
 	}
-	m, err := chatstage.Export(ctx, st, *out, chatstage.ExportOptions{EscapeFormulas: *escape, Lines: &lines})
+	m, err := chatstage.Export(ctx, st, *out, chatstage.ExportOptions{Formats: formats, EscapeFormulas: *escape, Lines: &lines})
 	stop()
 	if err != nil {
 		return err
