@@ -14,13 +14,12 @@ import (
 	"golang.org/x/net/html"
 )
 
-// -update rewrites the golden pages (and the browser test's docs/report.png)
-// with what the code gives:
+// -update rewrites the golden pages with what the code gives:
 //
 //	go test ./internal/htmlreport -update
 //
 // Review the diff, and look at the page in a browser, before committing.
-var update = flag.Bool("update", false, "rewrite testdata/golden/*.html and ../../docs/report.png with what the code gives")
+var update = flag.Bool("update", false, "rewrite testdata/golden/*.html with what the code gives")
 
 // render renders d or fails the test.
 func render(t *testing.T, d Data) []byte {
