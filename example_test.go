@@ -141,11 +141,16 @@ func ExampleReport() {
 		return
 	}
 	for _, f := range r.Files {
+		if f.Name == chatstage.ReportHTMLName {
+			fmt.Printf("%s: %t\n", f.Name, f.Bytes > 0)
+			continue
+		}
 		fmt.Printf("%s: %d rows\n", f.Name, f.Rows)
 	}
 	fmt.Printf("%d chats, %d messages\n", r.Chats, r.Messages)
 	// Output:
 	// chat_metrics.csv: 100 rows
 	// quality.csv: 1 rows
+	// report.html: true
 	// 100 chats, 377 messages
 }

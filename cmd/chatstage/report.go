@@ -9,7 +9,7 @@ import (
 
 func runReport(ctx context.Context, e *env, args []string) error {
 	cl := e.newCmdline("report", "report --out DIR [flags]", "chatstage report --out /data/reports/2025-07-01", true)
-	out := cl.fs.String("out", "", "directory to write chat_metrics.csv and quality.csv into (created if missing; required)")
+	out := cl.fs.String("out", "", "directory to write chat_metrics.csv, quality.csv and report.html into (created if missing; required)")
 	asJSON := cl.fs.Bool("json", false, "print the summary as one JSON object on stdout")
 	if err := cl.parseOut(args, out); err != nil {
 		return err

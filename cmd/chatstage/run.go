@@ -50,7 +50,7 @@ func commands() []command {
 		{"migrate", "apply or list the database migrations", runMigrate},
 		{"status", "list the recent loads, the totals and the migration state", runStatus},
 		{"rejects", "list rejected rows, or write them back as CSV to fix and ingest again", runRejects},
-		{"report", "write chat_metrics.csv and quality.csv from the analytics views", runReport},
+		{"report", "write chat_metrics.csv, quality.csv and report.html from the analytics views", runReport},
 		{"version", "print the version", runVersion},
 	}
 }

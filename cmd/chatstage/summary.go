@@ -68,7 +68,12 @@ func exportSummary(dir string, m chatstage.Manifest) string {
 func writeReportSummary(w io.Writer, dir string, r chatstage.ReportResult) error {
 	var b strings.Builder
 	for _, f := range r.Files {
-		fmt.Fprintf(&b, "wrote %s: %s rows\n", strings.TrimSuffix(dir, "/")+"/"+f.Name, thousands(f.Rows))
+		path := strings.TrimSuffix(dir, "/") + "/" + f.Name
+		if f.Name == chatstage.ReportHTMLName {
+			fmt.Fprintf(&b, "wrote %s\n", path)
+			continue
+		}
+		fmt.Fprintf(&b, "wrote %s: %s rows\n", path, thousands(f.Rows))
 	}
 	fmt.Fprintf(&b, "chats: %s; the user spoke in %s (%s)\n", thousands(r.Chats), thousands(r.UserSpoke), share(r.UserSpoke, r.Chats))
 	perChat := "0"
