@@ -9,7 +9,7 @@ import (
 	"github.com/chatstage/chatstage"
 )
 
-func runExport(ctx context.Context, e *env, args []string) error {
+func runExport(ctx context.Context, e *env, args []string) (err error) {
 	cl := e.newCmdline("export", "export --out DIR [flags]", "chatstage export --out /data/deliverables/2025-07-01 --format csv,parquet --json", true)
 	out := cl.fs.String("out", "", "directory to write the deliverables and manifest.json into (created if missing; required)")
 	format := cl.fs.String("format", "csv", "formats of the deliverables: csv (chats.csv, messages.csv), parquet (chats.parquet, messages.parquet) or csv,parquet")
@@ -17,9 +17,12 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	quiet := cl.fs.Bool("quiet", false, "show no progress")
 	escape := cl.fs.Bool("escape-formulas", false,
 		"prefix CSV cells starting with =, +, - or @ with ' so spreadsheets show them as text (changes the contract's values; Parquet keeps them)")
+	cl.metricsFlag()
 	if err := cl.parseOut(args, out); err != nil {
 		return err
 	}
+	run := cl.metricsStart()
+	defer func() { err = cl.metricsFinish(run, err) }()
 	formats, err := chatstage.ParseFormats(*format)
 	if err != nil {
 		return cl.usage("--format %v", err)
@@ -39,6 +42,7 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	run.Files = metricsFiles(m.Files)
 	if *asJSON {
 		if err := json.NewEncoder(e.stdout).Encode(m); err != nil {
 			return err

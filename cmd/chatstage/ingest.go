@@ -8,10 +8,11 @@ import (
 
 	"github.com/chatstage/chatstage"
 	"github.com/chatstage/chatstage/etl"
+	"github.com/chatstage/chatstage/internal/metricsfile"
 	"github.com/chatstage/chatstage/store"
 )
 
-func runIngest(ctx context.Context, e *env, args []string) error {
+func runIngest(ctx context.Context, e *env, args []string) (err error) {
 	cl := e.newCmdline("ingest", "ingest [flags] FILE...", "chatstage ingest --json /data/2025-07-01/source_chat_data.csv.gz", true)
 	fs := cl.fs
 	asJSON := fs.Bool("json", false, "print one JSON object per file on stdout")
@@ -22,10 +23,14 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 	maxMessages := fs.Int("max-messages", etl.DefaultMaxMessages, "reject a chat with more messages")
 	quiet := fs.Bool("quiet", false, "show no progress and no summary line of a file that loaded (errors and --json still appear)")
 	dryRun := fs.Bool("dry-run", false, "read, validate and merge each file in a transaction that is rolled back; print what the load would do")
+	cl.metricsFlag()
 	files, err := cl.parse(args)
 	if err != nil {
 		return err
 	}
+	run := cl.metricsStart()
+	run.Ingest = &metricsfile.IngestCounts{}
+	defer func() { err = cl.metricsFinish(run, err) }()
 	opts := chatstage.IngestOptions{Stdin: e.stdin, MaxFieldBytes: *maxField, MaxMessages: *maxMessages, DryRun: *dryRun}
 	switch {
 	case len(files) == 0:
@@ -34,6 +39,10 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 		return cl.usage("--max-field-bytes %d: want 1 to %d (larger fields could not be stored)", *maxField, etl.MaxFieldBytesLimit)
 	case *maxMessages < 1 || *maxMessages > etl.MaxMessagesLimit:
 		return cl.usage("--max-messages %d: want 1 to %d", *maxMessages, etl.MaxMessagesLimit)
+	case *dryRun && cl.metricsPath != "":
+		// A dry run loads nothing: recorded as a run, it would tell the
+		// scheduler's alert that a load succeeded.
+		return cl.usage("--metrics-file does not go with --dry-run")
 	}
 	if opts.Location, err = time.LoadLocation(*tz); err != nil {
 		return usageError{fmt.Sprintf("--timezone: %v", err)}
@@ -60,6 +69,7 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 		}
 		res, err := chatstage.Ingest(ctx, st, name, opts)
 		stop()
+		metricsAddLoad(run, res)
 		if err := ingestPrint(e, name, res, err, *asJSON, *quiet, *dryRun); err != nil {
 			return err
 		}

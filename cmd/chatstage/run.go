@@ -164,6 +164,8 @@ type cmdline struct {
 	c      common
 	db     bool // takes the database flags
 	logger *slog.Logger
+	// metricsPath is --metrics-file, for the commands that take it.
+	metricsPath string
 }
 
 // newCmdline returns a command's flag set, whose errors and help go to
