@@ -51,6 +51,7 @@ func commands() []command {
 		{"status", "list the recent loads, the totals and the migration state", runStatus},
 		{"rejects", "list rejected rows, or write them back as CSV to fix and ingest again", runRejects},
 		{"report", "write chat_metrics.csv, quality.csv and report.html from the analytics views", runReport},
+		{"schema", "print the schemas' documentation from the database: a dbt sources.yml or a data dictionary", runSchema},
 		{"version", "print the version", runVersion},
 	}
 }
