@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync/atomic"
 
 	"github.com/chatstage/chatstage"
@@ -26,6 +27,9 @@ func runExport(ctx context.Context, e *env, args []string) (err error) {
 	formats, err := chatstage.ParseFormats(*format)
 	if err != nil {
 		return cl.usage("--format %v", err)
+	}
+	if *escape && !slices.Contains(formats, chatstage.CSV) {
+		return cl.usage("--escape-formulas escapes CSV cells, and --format %s writes no CSV", *format)
 	}
 	st, err := cl.open(ctx, migrated)
 	if err != nil {

@@ -170,4 +170,8 @@ func TestExportFormatUsage(t *testing.T) {
 			t.Errorf("--format %q: exit %d\n%s", f, r.code, r.stderr)
 		}
 	}
+	r := runCLI(t, url, nil, "export", "--out", t.TempDir(), "--format", "parquet", "--escape-formulas")
+	if r.code != exitUsage || !strings.Contains(r.stderr, "writes no CSV") {
+		t.Errorf("--escape-formulas without CSV: exit %d\n%s", r.code, r.stderr)
+	}
 }
