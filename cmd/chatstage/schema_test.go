@@ -129,6 +129,11 @@ func TestSchemaDBT(t *testing.T) {
 		if !slices.Equal(tested[rel], want) {
 			t.Errorf("%s: tests %q, want %q", rel, tested[rel], want)
 		}
+		// The golden nights fill every one of these: a key test on an
+		// empty relation would prove nothing.
+		if queryInt(t, conn, `SELECT count(*) FROM `+pgx.Identifier(strings.Split(rel, ".")).Sanitize()) == 0 {
+			t.Errorf("%s is empty: the tests of its key prove nothing", rel)
+		}
 	}
 }
 
@@ -149,9 +154,6 @@ func checkDBTTest(t *testing.T, conn *pgx.Conn, rel, test, column string) {
 	}
 	if n := queryInt(t, conn, q); n != 0 {
 		t.Errorf("dbt test %s of %s on %s fails %d times", test, column, rel, n)
-	}
-	if test == "unique" && queryInt(t, conn, fmt.Sprintf(`SELECT count(*) FROM %s`, rel)) == 0 {
-		t.Errorf("%s is empty: the test of its key proves nothing", rel)
 	}
 }
 
