@@ -95,6 +95,34 @@ func ExampleExport() {
 	// manifest written: true last load: 1
 }
 
+// Write the deliverables as CSV and Parquet from one snapshot.
+func ExampleExport_parquet() {
+	ctx := context.Background()
+	st, done := exampleStore()
+	defer done()
+	if _, err := chatstage.Ingest(ctx, st, "testdata/sample.csv", chatstage.IngestOptions{}); err != nil {
+		fmt.Println("ingest:", err)
+		return
+	}
+	dir, _ := os.MkdirTemp("", "deliverables")
+	defer os.RemoveAll(dir)
+
+	formats, _ := chatstage.ParseFormats("csv,parquet")
+	m, err := chatstage.Export(ctx, st, dir, chatstage.ExportOptions{Formats: formats})
+	if err != nil {
+		fmt.Println("export:", err)
+		return
+	}
+	for _, f := range m.Files {
+		fmt.Printf("%s: %d rows\n", f.Name, f.Rows)
+	}
+	// Output:
+	// chats.csv: 100 rows
+	// chats.parquet: 100 rows
+	// messages.csv: 377 rows
+	// messages.parquet: 377 rows
+}
+
 // Write the metrics files and read the summary.
 func ExampleReport() {
 	ctx := context.Background()
@@ -113,11 +141,16 @@ func ExampleReport() {
 		return
 	}
 	for _, f := range r.Files {
+		if f.Name == chatstage.ReportHTMLName {
+			fmt.Printf("%s: %t\n", f.Name, f.Bytes > 0)
+			continue
+		}
 		fmt.Printf("%s: %d rows\n", f.Name, f.Rows)
 	}
 	fmt.Printf("%d chats, %d messages\n", r.Chats, r.Messages)
 	// Output:
 	// chat_metrics.csv: 100 rows
 	// quality.csv: 1 rows
+	// report.html: true
 	// 100 chats, 377 messages
 }

@@ -9,10 +9,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/chatstage/chatstage/internal/deliver"
+	"github.com/chatstage/chatstage/internal/parquetfile"
 	"github.com/chatstage/chatstage/store"
 )
 
@@ -21,7 +24,9 @@ const ManifestName = "manifest.json"
 
 // Manifest is what Export wrote; manifest.json holds the same.
 type Manifest struct {
-	// Files are chats.csv and messages.csv, in that order.
+	// Files are the deliverables, chats then messages, each in the formats
+	// written, CSV first: chats.csv, chats.parquet, messages.csv,
+	// messages.parquet (manifest.json itself not included).
 	Files []FileInfo `json:"files"`
 	// LastLoadID is the greatest succeeded load in the export's snapshot:
 	// the files hold every load up to it and none after. 0 when no load
@@ -42,19 +47,58 @@ type Manifest struct {
 // FileInfo describes one written file.
 type FileInfo struct {
 	Name   string `json:"name"`
-	Rows   int64  `json:"rows"`  // data rows, the header not counted
-	Bytes  int64  `json:"bytes"` // file size, the header included
+	Rows   int64  `json:"rows"`  // data rows (a CSV's header not counted); 0 for a file of no rows (report.html)
+	Bytes  int64  `json:"bytes"` // file size, a CSV's header included
 	SHA256 string `json:"sha256"`
+}
+
+// Format is a file format Export writes the deliverables in.
+type Format string
+
+// The formats of the deliverables.
+const (
+	// CSV is the contract's format (CONTRACT.md section 4): chats.csv,
+	// messages.csv.
+	CSV Format = "csv"
+	// Parquet is chats.parquet and messages.parquet: the same 47 columns
+	// in the same order and the same rows in the same order as the CSV,
+	// typed (internal/parquetfile), zstd-compressed.
+	Parquet Format = "parquet"
+)
+
+// ErrFormat: a format Export does not write.
+var ErrFormat = errors.New("unknown format (want csv, parquet or csv,parquet)")
+
+// ParseFormats parses a comma-separated list of formats: "csv",
+// "parquet", "csv,parquet". Each format is written once whatever the list
+// repeats.
+func ParseFormats(s string) ([]Format, error) {
+	var out []Format
+	for _, f := range strings.Split(s, ",") {
+		f := Format(strings.ToLower(strings.TrimSpace(f)))
+		if f != CSV && f != Parquet {
+			return nil, fmt.Errorf("%q: %w", f, ErrFormat)
+		}
+		if !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out, nil
 }
 
 // ExportOptions tune Export. The zero value writes the contract's
 // deliverables exactly.
 type ExportOptions struct {
-	// EscapeFormulas prefixes with ' every cell that starts with =, +, -
-	// or @, so that a spreadsheet shows it as text (this changes the
-	// contract's values; manifest.json does not say so).
+	// Formats are the formats to write each deliverable in; none means
+	// CSV only. Every format is written from the same COPY of the view.
+	Formats []Format
+	// EscapeFormulas prefixes with ' every CSV cell that starts with =, +,
+	// - or @, so that a spreadsheet shows it as text (this changes the
+	// contract's values; manifest.json does not say so). It applies to
+	// the CSV files only: the Parquet files keep the contract's values,
+	// since programs read them, not spreadsheets.
 	EscapeFormulas bool
-	// Lines, when set, counts the CSV lines written so far (headers
+	// Lines, when set, counts the CSV lines copied so far (headers
 	// included), for a progress report read from another goroutine.
 	Lines *atomic.Int64
 	// AsOfLoad, or AsOfTime (the last load that succeeded at or before
@@ -75,17 +119,66 @@ type ExportOptions struct {
 var ErrNoPreviousExport = errors.New("no previous export in the directory")
 
 // RemovedName is the file of a delta deliverable that lists the chats
-// removed since its load.
+// removed since its load: CSV whatever the formats.
 const RemovedName = "removed.csv"
 
-// Export writes chats.csv and messages.csv (contract section 4) and
-// manifest.json into dir, creating dir if needed. Both files are copied
-// from the export views in one snapshot, so a load committing meanwhile is
-// in both or in neither. The files appear together (internal/deliver): a
-// reader never sees a half-written file, and after an error or a cancelled
-// ctx the previous files are left as they were.
+// formats returns the formats to write, CSV first, or ErrFormat.
+func (o ExportOptions) formats() ([]Format, error) {
+	if len(o.Formats) == 0 {
+		return []Format{CSV}, nil
+	}
+	var out []Format
+	for _, f := range []Format{CSV, Parquet} {
+		if slices.Contains(o.Formats, f) {
+			out = append(out, f)
+		}
+	}
+	for _, f := range o.Formats {
+		if f != CSV && f != Parquet {
+			return nil, fmt.Errorf("%q: %w", f, ErrFormat)
+		}
+	}
+	return out, nil
+}
+
+// deliverable is one file of an export before its format: the views it is
+// copied from (the current state; a past state or a delta rendered in the
+// work area) and its Parquet layout.
+type deliverable struct {
+	base    string // the file name without its extension
+	view    store.View
+	work    store.View
+	parquet parquetfile.Deliverable
+}
+
+// deliverables are the deliverables of an export, in manifest order.
+var deliverables = []deliverable{
+	{"chats", store.ChatsView, store.WorkChatsView, parquetfile.Chats},
+	{"messages", store.MessagesView, store.WorkMessagesView, parquetfile.Messages},
+}
+
+// Export writes the deliverables (contract section 4) in the formats of
+// opts (chats.csv and messages.csv by default; chats.parquet and
+// messages.parquet too or instead) and manifest.json into dir, creating
+// dir if needed. Every file is copied from the export views in one
+// snapshot, so a load committing meanwhile is in all of them or in none;
+// each view is copied once, whatever the formats. The files appear
+// together (internal/deliver): a reader never sees a half-written file,
+// and after an error or a cancelled ctx the previous files are left as
+// they were.
+//
+// With opts.AsOfLoad or AsOfTime the files are those of the state right
+// after that load (a load that did not succeed is refused with
+// store.ErrLoadNotSucceeded, nothing written); with SinceLoad or SinceAuto
+// they hold only the chats changed since, and removed.csv (contract
+// section 6). SinceAuto without an earlier export in dir is
+// ErrNoPreviousExport.
 func Export(ctx context.Context, st *store.Store, dir string, opts ExportOptions) (Manifest, error) {
 	var m Manifest
+	formats, err := opts.formats()
+	if err != nil {
+		return m, err
+	}
 	asOf := opts.AsOfLoad != 0 || !opts.AsOfTime.IsZero()
 	since := opts.SinceLoad != 0 || opts.SinceAuto
 	if asOf && since {
@@ -101,7 +194,6 @@ func Export(ctx context.Context, st *store.Store, dir string, opts ExportOptions
 	}
 	defer sn.Close()
 	m.LastLoadID, m.ExportedAt = sn.LastLoadID, sn.TakenAt
-	chats, messages := store.ChatsView, store.MessagesView
 	switch {
 	case asOf:
 		load := opts.AsOfLoad
@@ -116,7 +208,6 @@ func Export(ctx context.Context, st *store.Store, dir string, opts ExportOptions
 		if err := sn.StateAt(ctx, load); err != nil {
 			return m, err
 		}
-		chats, messages = store.WorkChatsView, store.WorkMessagesView
 		m.AsOf, m.LastLoadID = load, load
 	case since:
 		load := opts.SinceLoad
@@ -131,7 +222,6 @@ func Export(ctx context.Context, st *store.Store, dir string, opts ExportOptions
 		if _, err := sn.DeltaSince(ctx, load); err != nil {
 			return m, err
 		}
-		chats, messages = store.WorkChatsView, store.WorkMessagesView
 		m.Since, m.Through = load, sn.LastLoadID
 	}
 	set, err := deliver.Begin(dir, "export")
@@ -139,16 +229,19 @@ func Export(ctx context.Context, st *store.Store, dir string, opts ExportOptions
 		return m, fmt.Errorf("writing into %s: %w", dir, err)
 	}
 	defer set.Abort()
-	copyOpts := store.CopyOptions{EscapeFormulas: opts.EscapeFormulas}
-	for _, d := range []struct {
-		name string
-		view store.View
-	}{{"chats.csv", chats}, {"messages.csv", messages}} {
-		info, err := copyView(ctx, sn, set, d.name, d.view, copyOpts, opts.Lines)
+	for _, d := range deliverables {
+		view := d.view
+		if asOf || since {
+			view = d.work
+		}
+		copyCSV := func(ctx context.Context, w io.Writer) (int64, error) {
+			return sn.CopyView(ctx, view, w, store.CopyOptions{})
+		}
+		files, err := writeDeliverable(ctx, set, d, copyCSV, formats, opts)
 		if err != nil {
 			return m, err
 		}
-		m.Files = append(m.Files, info)
+		m.Files = append(m.Files, files...)
 	}
 	if since {
 		info, err := writeFile(set, RemovedName, func(w io.Writer) (int64, error) { return sn.CopyRemoved(ctx, m.Since, w) })
@@ -169,6 +262,110 @@ func Export(ctx context.Context, st *store.Store, dir string, opts ExportOptions
 		return m, fmt.Errorf("writing into %s: %w", dir, err)
 	}
 	return m, nil
+}
+
+// csvCopier streams a deliverable's CSV, as COPY ... TO STDOUT (FORMAT
+// csv, HEADER) writes it (one Write per line), into w and returns its data
+// rows.
+type csvCopier func(ctx context.Context, w io.Writer) (int64, error)
+
+// writeDeliverable writes deliverable d in each of formats, as files of
+// set, from ONE run of copyCSV: the CSV stream is teed into the CSV file
+// (through the formula escape when asked) and into a parquetfile.Writer
+// whose output is the Parquet file. It is the one place where a
+// deliverable's CSV becomes files: whatever copyCSV selects (the current
+// state, a past one, a delta) is written the same way in every format.
+func writeDeliverable(ctx context.Context, set *deliver.Set, d deliverable, copyCSV csvCopier,
+	formats []Format, opts ExportOptions) ([]FileInfo, error) {
+	type target struct {
+		file *deliver.File
+		pw   *parquetfile.Writer // for Parquet
+	}
+	var targets []target
+	var sinks []io.Writer
+	for _, f := range formats {
+		file, err := set.Create(d.base + "." + string(f))
+		if err != nil {
+			return nil, fmt.Errorf("writing %s.%s: %w", d.base, f, err)
+		}
+		t := target{file: file}
+		var sink io.Writer = file
+		switch {
+		case f == Parquet:
+			if t.pw, err = parquetfile.NewWriter(file, d.parquet, parquetfile.Options{}); err != nil {
+				return nil, fmt.Errorf("writing %s: %w", file.Name(), err)
+			}
+			sink = t.pw
+		case opts.EscapeFormulas:
+			sink = &formulaEscaper{w: file}
+		}
+		targets = append(targets, t)
+		sinks = append(sinks, namedWriter{file.Name(), sink})
+	}
+	var w io.Writer = io.MultiWriter(sinks...)
+	if len(sinks) == 1 {
+		w = sinks[0]
+	}
+	if opts.Lines != nil {
+		w = &lineCounter{w, opts.Lines}
+	}
+	rows, err := copyCSV(ctx, w)
+	if err != nil {
+		return nil, err // it says the view, and namedWriter the file
+	}
+	infos := make([]FileInfo, 0, len(targets))
+	for _, t := range targets {
+		if t.pw != nil {
+			if err := t.pw.Close(); err != nil {
+				return nil, fmt.Errorf("writing %s: %w", t.file.Name(), err)
+			}
+			if t.pw.Rows() != rows {
+				return nil, fmt.Errorf("writing %s: %d rows written, the view had %d", t.file.Name(), t.pw.Rows(), rows)
+			}
+		}
+		if err := t.file.Close(); err != nil {
+			return nil, fmt.Errorf("writing %s: %w", t.file.Name(), err)
+		}
+		infos = append(infos, FileInfo{Name: t.file.Name(), Rows: rows, Bytes: t.file.Bytes(), SHA256: t.file.SHA256()})
+	}
+	return infos, nil
+}
+
+// namedWriter names the file in its writer's errors: with several files
+// fed by one COPY, the error must say which one failed.
+type namedWriter struct {
+	name string
+	w    io.Writer
+}
+
+func (n namedWriter) Write(p []byte) (int, error) {
+	k, err := n.w.Write(p)
+	if err != nil {
+		err = fmt.Errorf("writing %s: %w", n.name, err)
+	}
+	return k, err
+}
+
+// copyView copies a view as CSV into a new file of set.
+func copyView(ctx context.Context, sn *store.Snapshot, set *deliver.Set, name string, v store.View) (FileInfo, error) {
+	return writeFile(set, name, func(w io.Writer) (int64, error) { return sn.CopyView(ctx, v, w, store.CopyOptions{}) })
+}
+
+// writeFile writes a new file of set with write, which returns the data
+// rows it wrote.
+func writeFile(set *deliver.Set, name string, write func(io.Writer) (int64, error)) (FileInfo, error) {
+	f, err := set.Create(name)
+	if err != nil {
+		return FileInfo{}, fmt.Errorf("writing %s: %w", name, err)
+	}
+	rows, err := write(f)
+	if err != nil {
+		return FileInfo{}, fmt.Errorf("writing %s: %w", name, err)
+	}
+	if err := f.Close(); err != nil {
+		return FileInfo{}, fmt.Errorf("writing %s: %w", name, err)
+	}
+	return FileInfo{Name: name, Rows: rows, Bytes: f.Bytes(), SHA256: f.SHA256()}, nil
 }
 
 // previousLoad is the last load held by the export already in dir: its
@@ -192,34 +389,6 @@ func previousLoad(dir string) (int64, error) {
 		return 0, fmt.Errorf("%w %s: the export there holds no load", ErrNoPreviousExport, dir)
 	}
 	return prev.LastLoadID, nil
-}
-
-// copyView copies a view into a new file of set.
-func copyView(ctx context.Context, sn *store.Snapshot, set *deliver.Set, name string, v store.View,
-	opts store.CopyOptions, lines *atomic.Int64) (FileInfo, error) {
-	return writeFile(set, name, func(w io.Writer) (int64, error) {
-		if lines != nil {
-			w = &lineCounter{w, lines}
-		}
-		return sn.CopyView(ctx, v, w, opts)
-	})
-}
-
-// writeFile writes a new file of set with write, which returns the data
-// rows it wrote.
-func writeFile(set *deliver.Set, name string, write func(io.Writer) (int64, error)) (FileInfo, error) {
-	f, err := set.Create(name)
-	if err != nil {
-		return FileInfo{}, fmt.Errorf("writing %s: %w", name, err)
-	}
-	rows, err := write(f)
-	if err != nil {
-		return FileInfo{}, fmt.Errorf("writing %s: %w", name, err)
-	}
-	if err := f.Close(); err != nil {
-		return FileInfo{}, fmt.Errorf("writing %s: %w", name, err)
-	}
-	return FileInfo{Name: name, Rows: rows, Bytes: f.Bytes(), SHA256: f.SHA256()}, nil
 }
 
 // writeJSON writes v, indented, as a new file of set.

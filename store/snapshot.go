@@ -160,9 +160,16 @@ func (sn *Snapshot) escapedQuery(ctx context.Context, v View) (string, error) {
 
 // Summary is what a report says of the data besides its files.
 type Summary struct {
-	Chats     int64 `json:"chats"`      // current chats
-	UserSpoke int64 `json:"user_spoke"` // current chats with at least one user message
-	Messages  int64 `json:"messages"`   // messages of the current chats
+	Chats     int64 `json:"chats"`      // live chats: those the deliverables hold
+	UserSpoke int64 `json:"user_spoke"` // live chats with at least one user message
+	Messages  int64 `json:"messages"`   // messages of the live chats
+	// A chat's whole life (contract section 6): chats retired by a
+	// snapshot and not live again, chats erased, rows of erased chats
+	// that loads skipped, and rejects no later load resolved.
+	Retired     int64 `json:"retired"`
+	Erased      int64 `json:"erased"`
+	Suppressed  int64 `json:"rows_suppressed"`
+	OpenRejects int64 `json:"open_rejects"`
 	// Flags counts the current chats carrying each quality flag.
 	Flags []NameCount `json:"flags"`
 	// Rejects counts the rejects of every load by reason code.
@@ -175,24 +182,32 @@ type NameCount struct {
 	Count int64  `json:"count"`
 }
 
+// summarySQL counts the messages of the live chats from messages_kept,
+// each chat's number of rows in staging.messages: no pass over them.
 const summarySQL = `
-SELECT (SELECT count(*) FROM staging.chats),
-       (SELECT count(*) FROM staging.chats WHERE NOT is_default_chat),
-       (SELECT count(*) FROM staging.messages)`
+SELECT (SELECT count(*) FROM staging.chats WHERE retired_by_load IS NULL),
+       (SELECT count(*) FROM staging.chats WHERE retired_by_load IS NULL AND NOT is_default_chat),
+       (SELECT coalesce(sum(messages_kept), 0) FROM staging.chats WHERE retired_by_load IS NULL),
+       (SELECT count(*) FROM staging.chats WHERE retired_by_load IS NOT NULL),
+       (SELECT count(*) FROM staging.erasures WHERE existed),
+       (SELECT coalesce(sum(rows_suppressed), 0) FROM staging.loads WHERE status = 'succeeded'),
+       (SELECT count(*) FROM staging.rejects WHERE resolved_by_load IS NULL)`
 
 const summaryFlagsSQL = `
 SELECT flag, count(*) FROM staging.chats, unnest(quality_flags) AS flag
+WHERE retired_by_load IS NULL
 GROUP BY flag ORDER BY count(*) DESC, flag`
 
 const summaryRejectsSQL = `
 SELECT reason_code, count(*) FROM staging.rejects
 GROUP BY reason_code ORDER BY count(*) DESC, reason_code`
 
-// Summary counts the current chats, their messages and flags, and the
-// rejects, in the snapshot.
+// Summary counts the live chats, their messages and flags, the rejects,
+// and the chats retired and erased, in the snapshot.
 func (sn *Snapshot) Summary(ctx context.Context) (Summary, error) {
 	var sum Summary
-	if err := sn.tx.QueryRow(ctx, summarySQL).Scan(&sum.Chats, &sum.UserSpoke, &sum.Messages); err != nil {
+	if err := sn.tx.QueryRow(ctx, summarySQL).Scan(&sum.Chats, &sum.UserSpoke, &sum.Messages,
+		&sum.Retired, &sum.Erased, &sum.Suppressed, &sum.OpenRejects); err != nil {
 		return sum, sn.s.translate(err, "summarizing")
 	}
 	var err error

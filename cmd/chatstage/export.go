@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -11,23 +12,32 @@ import (
 	"github.com/chatstage/chatstage"
 )
 
-func runExport(ctx context.Context, e *env, args []string) error {
-	var lines atomic.Int64
-	cl := e.newCmdline("export", "export --out DIR [flags]", "chatstage export --out /data/deliverables/2025-07-01 --json", true)
-	out := cl.fs.String("out", "", "directory to write chats.csv, messages.csv and manifest.json into (created if missing; required)")
+func runExport(ctx context.Context, e *env, args []string) (err error) {
+	cl := e.newCmdline("export", "export --out DIR [flags]", "chatstage export --out /data/deliverables/2025-07-01 --format csv,parquet --json", true)
+	out := cl.fs.String("out", "", "directory to write the deliverables and manifest.json into (created if missing; required)")
+	format := cl.fs.String("format", "csv", "formats of the deliverables: csv (chats.csv, messages.csv), parquet (chats.parquet, messages.parquet) or csv,parquet")
 	asJSON := cl.fs.Bool("json", false, "print what was written as one JSON object on stdout")
 	quiet := cl.fs.Bool("quiet", false, "show no progress")
 	escape := cl.fs.Bool("escape-formulas", false,
-		"prefix cells starting with =, +, - or @ with ' so spreadsheets show them as text (changes the contract's values)")
+		"prefix CSV cells starting with =, +, - or @ with ' so spreadsheets show them as text (changes the contract's values; Parquet keeps them)")
 	asOf := cl.fs.String("as-of", "",
 		"write the files export wrote right after load `LOAD` (a load id), or after the last load that succeeded at or before a time (2025-07-01T06:00:00Z; UTC when no zone); erasures since applied")
 	since := cl.fs.String("since", "",
 		"write only the chats changed after load `LOAD`, and removed.csv; auto: after the last load the export in --out held")
+	cl.metricsFlag()
 	if err := cl.parseOut(args, out); err != nil {
 		return err
 	}
+	run := cl.metricsStart()
+	defer func() { err = cl.metricsFinish(run, err) }()
+	var lines atomic.Int64
 	opts := chatstage.ExportOptions{EscapeFormulas: *escape, Lines: &lines}
+	if opts.Formats, err = chatstage.ParseFormats(*format); err != nil {
+		return cl.usage("--format %v", err)
+	}
 	switch {
+	case *escape && !slices.Contains(opts.Formats, chatstage.CSV):
+		return cl.usage("--escape-formulas escapes CSV cells, and --format %s writes no CSV", *format)
 	case *asOf != "" && *since != "":
 		return cl.usage("--as-of and --since are two kinds of export: give one")
 	case *asOf != "":
@@ -59,6 +69,7 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	run.Files = metricsFiles(m.Files)
 	if *asJSON {
 		if err := json.NewEncoder(e.stdout).Encode(m); err != nil {
 			return err

@@ -8,10 +8,11 @@ import (
 
 	"github.com/chatstage/chatstage"
 	"github.com/chatstage/chatstage/etl"
+	"github.com/chatstage/chatstage/internal/metricsfile"
 	"github.com/chatstage/chatstage/store"
 )
 
-func runIngest(ctx context.Context, e *env, args []string) error {
+func runIngest(ctx context.Context, e *env, args []string) (err error) {
 	cl := e.newCmdline("ingest", "ingest [flags] FILE...", "chatstage ingest --json /data/2025-07-01/source_chat_data.csv.gz", true)
 	fs := cl.fs
 	asJSON := fs.Bool("json", false, "print one JSON object per file on stdout")
@@ -26,10 +27,14 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 	maxRetire := fs.String("max-retire", "",
 		"with --snapshot, fail a load that would retire more than N chats, or P% of the live ones (default 10%; exit 3, nothing written)")
 	dryRun := fs.Bool("dry-run", false, "read, validate and merge each file in a transaction that is rolled back; print what the load would do")
+	cl.metricsFlag()
 	files, err := cl.parse(args)
 	if err != nil {
 		return err
 	}
+	run := cl.metricsStart()
+	run.Ingest = &metricsfile.IngestCounts{}
+	defer func() { err = cl.metricsFinish(run, err) }()
 	opts := chatstage.IngestOptions{Stdin: e.stdin, MaxFieldBytes: *maxField, MaxMessages: *maxMessages,
 		DryRun: *dryRun, Snapshot: *snapshot}
 	switch {
@@ -43,6 +48,10 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 		return cl.usage("--max-retire needs --snapshot: only a snapshot retires chats")
 	case *snapshot && len(files) > 1:
 		return cl.usage("--snapshot takes one file: each file of a snapshot would retire the chats of the others")
+	case *dryRun && cl.metricsPath != "":
+		// A dry run loads nothing: recorded as a run, it would tell the
+		// scheduler's alert that a load succeeded.
+		return cl.usage("--metrics-file does not go with --dry-run")
 	}
 	if opts.Location, err = time.LoadLocation(*tz); err != nil {
 		return usageError{fmt.Sprintf("--timezone: %v", err)}
@@ -74,6 +83,7 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 		}
 		res, err := chatstage.Ingest(ctx, st, name, opts)
 		stop()
+		metricsAddLoad(run, res)
 		if err := ingestPrint(e, name, res, err, *asJSON, *quiet, *dryRun); err != nil {
 			return err
 		}

@@ -217,6 +217,10 @@ func TestLifeSnapshotRetires(t *testing.T) {
 	if !strings.Contains(r.stdout, "lifecycle: 2 chats retired") || !strings.Contains(r.stdout, "totals: 1 chats") {
 		t.Errorf("status does not show the retired chats:\n%s", r.stdout)
 	}
+	r = runCLI(t, l.url, nil, "report", "--out", t.TempDir())
+	if out := r.stdout + r.stderr; !strings.Contains(out, "lifecycle: 2 chats retired") || !strings.Contains(out, "chats: 1;") {
+		t.Errorf("report does not show the retired chats:\n%s", out)
+	}
 	// Without --snapshot, absence means nothing.
 	if res := l.mustIngest(nil, chatRow("D", "2025-07-02T08:00:00", "d")); res.ChatsRetired != 0 {
 		t.Errorf("a plain load retired %d chats", res.ChatsRetired)
@@ -463,8 +467,11 @@ func TestLifeErasedChatsAreSuppressed(t *testing.T) {
 		[][]string{{"chatId", "chatId sha256", "reason"}, {"", sha("A"), "erased"}}) {
 		t.Errorf("removed.csv since load 1: %q", got)
 	}
-	if s := runCLI(t, l.url, nil, "status"); !strings.Contains(s.stdout, "2 rows of erased chats suppressed") {
-		t.Errorf("status does not count the suppressed rows:\n%s", s.stdout)
+	if s := runCLI(t, l.url, nil, "status"); !strings.Contains(s.stdout, "1 erased, 2 rows of erased chats suppressed") {
+		t.Errorf("status does not count the erased chat and suppressed rows:\n%s", s.stdout)
+	}
+	if r := runCLI(t, l.url, nil, "report", "--out", t.TempDir()); !strings.Contains(r.stdout+r.stderr, "1 erased, 2 rows of erased chats suppressed") {
+		t.Errorf("report does not count the erased chat and suppressed rows:\n%s%s", r.stdout, r.stderr)
 	}
 }
 
@@ -564,6 +571,16 @@ func TestLifeSince(t *testing.T) {
 	dir, _ = l.mustExport("--since", "2")
 	if got := chatsIn(t, dir); !reflect.DeepEqual(got, []string{"D"}) {
 		t.Errorf("--since 2 chats: %v, want D (back)", got)
+	}
+	// Parquet too: the same rows as the delta's CSV (the Parquet tests
+	// read the files back with DuckDB).
+	_, pm := l.mustExport("--since", "1", "--format", "csv,parquet")
+	var names []string
+	for _, f := range pm.Files {
+		names = append(names, fmt.Sprintf("%s %d", f.Name, f.Rows))
+	}
+	if want := []string{"chats.csv 3", "chats.parquet 3", "messages.csv 3", "messages.parquet 3", "removed.csv 1"}; !reflect.DeepEqual(names, want) {
+		t.Errorf("--since 1 --format csv,parquet wrote %q, want %q", names, want)
 	}
 	// Retired since: live after the load, retired now. Ordered by hash.
 	l.mustIngest([]string{"--snapshot", "--max-retire", "100%"}, chatRow("D", "2025-07-05T08:00:00", "d5"))

@@ -27,8 +27,8 @@ func TestReportGolden(t *testing.T) {
 		}
 		golden(t, name, string(b))
 	}
-	if names := exportDirNames(t, out); len(names) != 2 {
-		t.Errorf("report left %v in %s, want the 2 reports and no temporary file", names, out)
+	if names := exportDirNames(t, out); strings.Join(names, " ") != "chat_metrics.csv quality.csv report.html" {
+		t.Errorf("report left %v in %s, want the 3 reports and no temporary file", names, out)
 	}
 	if gens, live := exportGenerations(t, out); len(gens) != 1 || len(live) != 1 || filepath.Base(gens[0]) != live[0] {
 		t.Errorf("generations %v, live %v: want the one live generation", gens, live)
@@ -75,7 +75,8 @@ func TestReportJSON(t *testing.T) {
 		t.Fatalf("report --json: exit %d %v\n%s", r.code, err, r.stdout)
 	}
 	if rep.Chats != 5 || rep.UserSpoke != 3 || rep.Messages != 10 || rep.LastLoadID != 2 ||
-		len(rep.Files) != 2 || rep.Files[0].Rows != 5 || rep.Files[1].Rows != 2 || len(rep.Rejects) != 4 {
+		len(rep.Files) != 3 || rep.Files[0].Rows != 5 || rep.Files[1].Rows != 2 || rep.Files[2].Name != "report.html" ||
+		rep.Files[2].Bytes == 0 || len(rep.Rejects) != 4 {
 		t.Errorf("report --json = %+v", rep)
 	}
 }

@@ -51,7 +51,8 @@ func commands() []command {
 		{"status", "list the recent loads, the totals and the migration state", runStatus},
 		{"rejects", "list rejected rows, or write them back as CSV to fix and ingest again", runRejects},
 		{"forget", "erase chats from every table and skip them in later loads (right to erasure)", runForget},
-		{"report", "write chat_metrics.csv and quality.csv from the analytics views", runReport},
+		{"report", "write chat_metrics.csv, quality.csv and report.html from the analytics views", runReport},
+		{"schema", "print the schemas' documentation from the database: a dbt sources.yml or a data dictionary", runSchema},
 		{"version", "print the version", runVersion},
 	}
 }
@@ -172,6 +173,8 @@ type cmdline struct {
 	c      common
 	db     bool // takes the database flags
 	logger *slog.Logger
+	// metricsPath is --metrics-file, for the commands that take it.
+	metricsPath string
 }
 
 // newCmdline returns a command's flag set, whose errors and help go to

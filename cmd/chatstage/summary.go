@@ -96,7 +96,12 @@ func exportSummary(dir string, m chatstage.Manifest) string {
 func writeReportSummary(w io.Writer, dir string, r chatstage.ReportResult) error {
 	var b strings.Builder
 	for _, f := range r.Files {
-		fmt.Fprintf(&b, "wrote %s: %s rows\n", strings.TrimSuffix(dir, "/")+"/"+f.Name, thousands(f.Rows))
+		path := strings.TrimSuffix(dir, "/") + "/" + f.Name
+		if f.Name == chatstage.ReportHTMLName {
+			fmt.Fprintf(&b, "wrote %s\n", path)
+			continue
+		}
+		fmt.Fprintf(&b, "wrote %s: %s rows\n", path, thousands(f.Rows))
 	}
 	fmt.Fprintf(&b, "chats: %s; the user spoke in %s (%s)\n", thousands(r.Chats), thousands(r.UserSpoke), share(r.UserSpoke, r.Chats))
 	perChat := "0"
@@ -105,7 +110,9 @@ func writeReportSummary(w io.Writer, dir string, r chatstage.ReportResult) error
 	}
 	fmt.Fprintf(&b, "messages: %s, %s per chat\n", thousands(r.Messages), perChat)
 	fmt.Fprintf(&b, "quality flags on current chats: %s\n", nameCounts(r.Flags))
-	fmt.Fprintf(&b, "rejects over all loads: %s\n", nameCounts(r.Rejects))
+	fmt.Fprintf(&b, "rejects over all loads: %s (%s open)\n", nameCounts(r.Rejects), thousands(r.OpenRejects))
+	fmt.Fprintf(&b, "lifecycle: %s chats retired, %s erased, %s rows of erased chats suppressed\n",
+		thousands(r.Retired), thousands(r.Erased), thousands(r.Suppressed))
 	_, err := io.WriteString(w, b.String())
 	return err
 }
