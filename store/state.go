@@ -84,10 +84,9 @@ func (sn *Snapshot) LoadAt(ctx context.Context, t time.Time) (int64, error) {
 	return id, nil
 }
 
-// The state after load $1 of the chats chosen by the WHERE clause that
-// completes it: of each chat, the content visible after that load (brought
-// by then and not replaced by then) of its greatest version, unless the
-// chat was retired then; and those chats' messages as they were.
+// The state after load $1: of each chat, the content visible after that
+// load (brought by then and not replaced by then) of its greatest version,
+// unless the chat was retired then; and those chats' messages as they were.
 var (
 	contentColumns = list("", columnNames(chatsTable, "retired_by_load"))
 	stateChatsSQL  = `
@@ -99,7 +98,7 @@ FROM (SELECT ` + contentColumns + ` FROM staging.chat_versions WHERE load_id <= 
 WHERE NOT EXISTS (SELECT 1 FROM staging.retirements r
                   WHERE r.chat_id = v.chat_id AND r.retired_by_load <= $1
                     AND (r.revived_by_load IS NULL OR r.revived_by_load > $1))
-  AND `
+ORDER BY v.chat_id, v.updated_at DESC`
 	stateMessagesSQL = `
 INSERT INTO chatstage_work.messages_state (` + list("", columnNames(messagesTable)) + `)
 SELECT ` + list("m.", columnNames(messagesTable)) + `
@@ -109,15 +108,41 @@ UNION ALL
 SELECT ` + list("h.", columnNames(messagesTable)) + `
 FROM staging.message_history h JOIN chatstage_work.chats_state s ON s.chat_id = h.chat_id
 WHERE h.load_id <= $1 AND h.replaced_by_load > $1`
-	// The current state of the candidates of a delta.
-	nowChatsSQL = `
+	// The state after load $1 of the candidates of a delta, chat by chat
+	// through the primary keys: a join the planner could run as a scan of
+	// the whole history would make a delta's cost follow the database.
+	candidatesThenChatsSQL = `
 INSERT INTO chatstage_work.chats_state (` + list("", columnNames(chatsTable)) + `)
-SELECT ` + list("", columnNames(chatsTable)) + ` FROM staging.chats
-WHERE retired_by_load IS NULL AND chat_id IN (SELECT chat_id FROM delta_candidates)`
-	nowMessagesSQL = `
+SELECT ` + list("v.", columnNames(chatsTable, "retired_by_load")) + `, NULL
+FROM delta_candidates d
+CROSS JOIN LATERAL (
+    SELECT * FROM (SELECT ` + contentColumns + ` FROM staging.chat_versions WHERE chat_id = d.chat_id AND load_id <= $1
+                   UNION ALL
+                   SELECT ` + contentColumns + ` FROM staging.chat_version_history
+                   WHERE chat_id = d.chat_id AND load_id <= $1 AND replaced_by_load > $1) x
+    ORDER BY x.updated_at DESC LIMIT 1) v
+WHERE NOT EXISTS (SELECT 1 FROM staging.retirements r
+                  WHERE r.chat_id = d.chat_id AND r.retired_by_load <= $1
+                    AND (r.revived_by_load IS NULL OR r.revived_by_load > $1))`
+	candidatesThenMessagesSQL = `
 INSERT INTO chatstage_work.messages_state (` + list("", columnNames(messagesTable)) + `)
-SELECT ` + list("m.", columnNames(messagesTable)) + `
-FROM staging.messages m JOIN chatstage_work.chats_state s ON s.chat_id = m.chat_id`
+SELECT m.* FROM chatstage_work.chats_state s
+CROSS JOIN LATERAL (
+    SELECT ` + list("", columnNames(messagesTable)) + ` FROM staging.messages WHERE chat_id = s.chat_id AND load_id <= $1
+    UNION ALL
+    SELECT ` + list("", columnNames(messagesTable)) + ` FROM staging.message_history
+    WHERE chat_id = s.chat_id AND load_id <= $1 AND replaced_by_load > $1) m`
+	// The current state of the candidates.
+	candidatesNowChatsSQL = `
+INSERT INTO chatstage_work.chats_state (` + list("", columnNames(chatsTable)) + `)
+SELECT ` + list("c.", columnNames(chatsTable)) + `
+FROM delta_candidates d JOIN staging.chats c ON c.chat_id = d.chat_id
+WHERE c.retired_by_load IS NULL`
+	candidatesNowMessagesSQL = `
+INSERT INTO chatstage_work.messages_state (` + list("", columnNames(messagesTable)) + `)
+SELECT m.* FROM chatstage_work.chats_state s
+CROSS JOIN LATERAL (
+    SELECT ` + list("", columnNames(messagesTable)) + ` FROM staging.messages WHERE chat_id = s.chat_id) m`
 )
 
 const workTruncateSQL = `TRUNCATE chatstage_work.chats_state, chatstage_work.messages_state`
@@ -132,7 +157,7 @@ func (sn *Snapshot) StateAt(ctx context.Context, load int64) error {
 		args []any
 	}{
 		{workTruncateSQL, nil},
-		{stateChatsSQL + "true ORDER BY v.chat_id, v.updated_at DESC", []any{load}},
+		{stateChatsSQL, []any{load}},
 		{stateMessagesSQL, []any{load}},
 		{`ANALYZE chatstage_work.chats_state`, nil},
 		{`ANALYZE chatstage_work.messages_state`, nil},
@@ -197,14 +222,12 @@ func (sn *Snapshot) DeltaSince(ctx context.Context, load int64) (Delta, error) {
 		func() error { return exec(deltaCandidatesSQL, load) },
 		func() error { return exec(`ANALYZE delta_candidates`) },
 		func() error { return exec(workTruncateSQL) },
-		func() error {
-			return exec(stateChatsSQL+"v.chat_id IN (SELECT chat_id FROM delta_candidates) ORDER BY v.chat_id, v.updated_at DESC", load)
-		},
-		func() error { return exec(stateMessagesSQL, load) },
+		func() error { return exec(candidatesThenChatsSQL, load) },
+		func() error { return exec(candidatesThenMessagesSQL, load) },
 		func() error { return exec(deltaFingerprintSQL("delta_then")) },
 		func() error { return exec(workTruncateSQL) },
-		func() error { return exec(nowChatsSQL) },
-		func() error { return exec(nowMessagesSQL) },
+		func() error { return exec(candidatesNowChatsSQL) },
+		func() error { return exec(candidatesNowMessagesSQL) },
 		func() error { return exec(deltaFingerprintSQL("delta_now")) },
 		func() error { return exec(deltaKeepChangedSQL) },
 		func() error { return exec(deltaKeepMessagesSQL) },
