@@ -44,7 +44,7 @@ func TestReportData(t *testing.T) {
 	if d.LastLoadID != 2 || !d.GeneratedAt.Equal(sn.TakenAt) {
 		t.Errorf("last load %d at %v", d.LastLoadID, d.GeneratedAt)
 	}
-	if want := (htmlreport.Totals{Chats: 5, Messages: 10, Rejects: 4}); d.Totals != want {
+	if want := (htmlreport.Totals{Chats: 5, Messages: 10, Rejects: 4, OpenRejects: 4}); d.Totals != want {
 		t.Errorf("totals %+v, want %+v", d.Totals, want)
 	}
 	if len(d.Loads) != 2 {

@@ -118,6 +118,14 @@ CREATE UNLOGGED TABLE chatstage_work.chats_state (LIKE staging.chats INCLUDING A
 CREATE UNLOGGED TABLE chatstage_work.messages_state (LIKE staging.messages INCLUDING ALL);
 COMMENT ON TABLE chatstage_work.chats_state IS 'a state of staging.chats (after a past load, or some chats of it), during one export';
 COMMENT ON TABLE chatstage_work.messages_state IS 'a state of staging.messages, during one export';
+-- A delta (--since) renders its candidates as of its load and now, and
+-- keeps those whose rows differ: their fingerprints.
+CREATE UNLOGGED TABLE chatstage_work.delta_candidates (chat_id text COLLATE "C" PRIMARY KEY);
+CREATE UNLOGGED TABLE chatstage_work.delta_then (chat_id text COLLATE "C" PRIMARY KEY, chat_fp text NOT NULL, messages_fp text NOT NULL);
+CREATE UNLOGGED TABLE chatstage_work.delta_now (LIKE chatstage_work.delta_then INCLUDING ALL);
+COMMENT ON TABLE chatstage_work.delta_candidates IS 'the live chats a load after the delta''s load changed, during one export --since';
+COMMENT ON TABLE chatstage_work.delta_then IS 'a fingerprint of each candidate''s deliverable rows as of the delta''s load';
+COMMENT ON TABLE chatstage_work.delta_now IS 'a fingerprint of each candidate''s deliverable rows now';
 
 -- The deliverables' views, written once and made twice: over the staging
 -- tables (export.*, the current deliverables) and over the work area

@@ -68,8 +68,8 @@ func (l *Load) overBudget(ctx context.Context, res LoadResult) (LoadResult, erro
 		res.RowsRead, res.RowsRejected, time.Now(), res.RowsSuppressed); err != nil {
 		return res, l.s.translate(err, l.step("recording failure"))
 	}
-	if err := l.end(ctx, l.tx.Commit); err != nil {
-		return res, l.s.translate(err, l.step("committing"))
+	if err := l.commit(ctx); err != nil {
+		return res, err
 	}
 	return res, fmt.Errorf("%w: %s", ErrRejectBudget, res.Error)
 }

@@ -30,16 +30,11 @@ type column[R any] struct {
 
 // table is a table written by COPY from rows of type R.
 type table[R any] struct {
-	schema, name string // schema "" for a load's temporary landing tables
+	schema, name string
 	columns      []column[R]
 }
 
-func (t *table[R]) ident() pgx.Identifier {
-	if t.schema == "" {
-		return pgx.Identifier{t.name}
-	}
-	return pgx.Identifier{t.schema, t.name}
-}
+func (t *table[R]) ident() pgx.Identifier { return pgx.Identifier{t.schema, t.name} }
 
 func (t *table[R]) names() []string {
 	out := make([]string, len(t.columns))
@@ -47,20 +42,6 @@ func (t *table[R]) names() []string {
 		out[i] = c.name
 	}
 	return out
-}
-
-// createTempSQL defines a landing table: temporary, so it writes no WAL
-// and disappears with the transaction. with is its storage parameters,
-// if any.
-func (t *table[R]) createTempSQL(with string) string {
-	defs := make([]string, len(t.columns))
-	for i, c := range t.columns {
-		defs[i] = pgx.Identifier{c.name}.Sanitize() + " " + c.sqlType
-	}
-	if with != "" {
-		with = " WITH (" + with + ")"
-	}
-	return "CREATE TEMP TABLE " + t.ident().Sanitize() + " (" + strings.Join(defs, ", ") + ")" + with + " ON COMMIT DROP"
 }
 
 // copyRows copies rows into the table with pgx's CopyFrom (binary COPY
@@ -213,15 +194,15 @@ var messagesTable = &table[messageRow]{schema: "staging", name: "messages",
 		messageColumns,
 		[]column[messageRow]{{"load_id", "bigint", func(m messageRow) any { return m.loadID }}})}
 
-// The landing tables of one load: temporary, dropped at commit. The merge
-// (merge.go) reads them.
+// The landing tables of one load, in schema chatstage_load
+// (loadtables.go). The merge (merge.go) reads them.
 
 func lineColumn[R any](line func(R) int64) []column[R] {
 	return []column[R]{{"line", "bigint NOT NULL", func(r R) any { return line(r) }}}
 }
 
 // incomingTable holds the rows to merge, whole, by their line in the file.
-var incomingTable = &table[*etl.Row]{name: "incoming",
+var incomingTable = &table[*etl.Row]{schema: loadSchema, name: "incoming",
 	columns: concat(lineColumn(func(r *etl.Row) int64 { return r.Line }),
 		sourceColumns(func(r *etl.Row) *etl.Row { return r }),
 		rawColumns(func(r *etl.Row) *etl.Row { return r }),
@@ -229,12 +210,14 @@ var incomingTable = &table[*etl.Row]{name: "incoming",
 
 // incomingMessagesTable holds the messages of the rows to merge; the
 // merge writes those of the rows that become current.
-var incomingMessagesTable = &table[messageRow]{name: "incoming_messages",
-	columns: concat(lineColumn(func(m messageRow) int64 { return m.row.Line }), messageColumns)}
+var incomingMessagesTable = &table[messageRow]{schema: loadSchema, name: "incoming_messages",
+	columns: concat(lineColumn(func(m messageRow) int64 { return m.row.Line }),
+		[]column[messageRow]{{"chat_id", `text COLLATE "C" NOT NULL`, func(m messageRow) any { return m.row.ChatID }}},
+		messageColumns)}
 
 // incomingKeysTable holds the keys of rows whose version the database
 // keeps as it is, of chats the file named before: the merge counts them.
-var incomingKeysTable = &table[Known]{name: "incoming_keys",
+var incomingKeysTable = &table[Known]{schema: loadSchema, name: "incoming_keys",
 	columns: []column[Known]{
 		{"line", "bigint NOT NULL", func(k Known) any { return k.Line }},
 		{"chat_id", `text COLLATE "C" NOT NULL`, func(k Known) any { return k.Key.ChatID }},
@@ -245,7 +228,7 @@ var incomingKeysTable = &table[Known]{name: "incoming_keys",
 // knownFirstTable holds the chats whose first row in the file is a
 // version the database keeps as it is: counted as they stream, and needed
 // by the merge only when the file names the chat again.
-var knownFirstTable = &table[Known]{name: "known_first",
+var knownFirstTable = &table[Known]{schema: loadSchema, name: "known_first",
 	columns: []column[Known]{
 		{"chat_id", `text COLLATE "C" NOT NULL`, func(k Known) any { return k.Key.ChatID }},
 		{"current", "boolean NOT NULL", func(k Known) any { return k.Current }},
@@ -253,7 +236,7 @@ var knownFirstTable = &table[Known]{name: "known_first",
 
 // incomingRejectsTable holds the rejected records until the merge stores
 // them with the load.
-var incomingRejectsTable = &table[*etl.Reject]{name: "incoming_rejects",
+var incomingRejectsTable = &table[*etl.Reject]{schema: loadSchema, name: "incoming_rejects",
 	columns: []column[*etl.Reject]{
 		{"line", "bigint NOT NULL", func(r *etl.Reject) any { return r.Line }},
 		{"reason_code", "text NOT NULL", func(r *etl.Reject) any { return string(r.Code) }},
@@ -261,20 +244,6 @@ var incomingRejectsTable = &table[*etl.Reject]{name: "incoming_rejects",
 		{"raw", "text NOT NULL", func(r *etl.Reject) any { return r.Raw }},
 		{"chat_id", `text COLLATE "C"`, func(r *etl.Reject) any { return textValue(etl.Text{S: r.ChatID, Valid: r.ChatID != ""}) }},
 	}}
-
-// landingCreateSQL defines every landing table of a load. The rows of
-// incoming, a few kB each, are kept inline and uncompressed
-// (toast_tuple_target): compressing them on the way in only to decompress
-// them for the merge cost more than the COPY itself.
-func landingCreateSQL() []string {
-	return []string{
-		incomingTable.createTempSQL("toast_tuple_target = 8160"),
-		incomingMessagesTable.createTempSQL(""),
-		incomingKeysTable.createTempSQL(""),
-		knownFirstTable.createTempSQL(""),
-		incomingRejectsTable.createTempSQL(""),
-	}
-}
 
 // Column lists for the merge's statements, derived from the declarations
 // so that they are never spelled by hand.

@@ -27,5 +27,5 @@ func declaredOf[R any](t *table[R]) []string {
 	return out
 }
 
-// LandingCreateSQL is landingCreateSQL.
-var LandingCreateSQL = landingCreateSQL
+// LoadTablesDDL is loadTablesDDL.
+var LoadTablesDDL = loadTablesDDL

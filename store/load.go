@@ -196,8 +196,7 @@ func (l *Load) begin(ctx context.Context) error {
 		return l.s.translate(err, l.step("beginning"))
 	}
 	l.tx = tx
-	prepare := append([]string{loadCompressionSQL}, landingCreateSQL()...)
-	for _, q := range prepare {
+	for _, q := range []string{loadCompressionSQL, loadTablesTruncateSQL} {
 		if _, err := tx.Exec(ctx, q); err != nil {
 			return l.s.translate(err, l.step("preparing"))
 		}
@@ -487,11 +486,23 @@ func (l *Load) Commit(ctx context.Context, read SourceInfo) (LoadResult, error) 
 		l.p.Snapshot, nullText(res.Note), time.Now()); err != nil {
 		return res, l.s.translate(err, l.step("recording success"))
 	}
-	if err := l.end(ctx, l.tx.Commit); err != nil {
-		return res, l.s.translate(err, l.step("committing"))
+	if err := l.commit(ctx); err != nil {
+		return res, err
 	}
 	res.Status = "succeeded"
 	return res, nil
+}
+
+// commit empties the load tables, which would otherwise hold the file's
+// rows on disk until the next load, and commits.
+func (l *Load) commit(ctx context.Context) error {
+	if _, err := l.tx.Exec(ctx, loadTablesTruncateSQL); err != nil {
+		return l.s.translate(err, l.step("emptying the load tables"))
+	}
+	if err := l.end(ctx, l.tx.Commit); err != nil {
+		return l.s.translate(err, l.step("committing"))
+	}
+	return nil
 }
 
 // end runs commit or rollback, after which the transaction is over.

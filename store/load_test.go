@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"reflect"
 	"strings"
@@ -166,6 +167,24 @@ func state(t *testing.T, url string) string {
 			t.Fatal(err)
 		}
 		lines = append(lines, got...)
+	}
+	// Between loads the load tables are empty, whatever the last one did.
+	rows, err := conn.Query(context.Background(), `SELECT format('%I.%I', schemaname, tablename) FROM pg_tables WHERE schemaname = 'chatstage_load'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil || len(tables) == 0 {
+		t.Fatalf("no load tables: %v", err)
+	}
+	for _, tbl := range tables {
+		var n int64
+		if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM `+tbl).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			lines = append(lines, fmt.Sprintf("%s holds %d rows after the load", tbl, n))
+		}
 	}
 	return strings.Join(lines, "\n")
 }

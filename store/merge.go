@@ -23,14 +23,15 @@ const loadCompressionSQL = `
 SELECT set_config('default_toast_compression', 'lz4', true)
 FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY (enumvals)`
 
-// landingAnalyzeSQL: temporary tables are never auto-analyzed, and the
-// joins below need row estimates to pick hash plans. Only the key columns
-// are analyzed: sampling the wide ones costs seconds and informs nothing.
+// landingAnalyzeSQL: the landing tables were empty a moment ago, and the
+// joins below need row estimates to pick hash plans; autovacuum would
+// analyze them too late. Only the key columns are analyzed: sampling the
+// wide ones costs seconds and informs nothing.
 var landingAnalyzeSQL = []string{
-	`ANALYZE incoming (line, chat_id, updated_at)`,
-	`ANALYZE incoming_keys`,
-	`ANALYZE known_first`,
-	`ANALYZE incoming_messages (line)`,
+	`ANALYZE chatstage_load.incoming (line, chat_id, updated_at)`,
+	`ANALYZE chatstage_load.incoming_keys`,
+	`ANALYZE chatstage_load.known_first`,
+	`ANALYZE chatstage_load.incoming_messages (line, chat_id)`,
 }
 
 // rejectsRepeatSQL counts a record rejected again while an earlier load's
@@ -38,14 +39,14 @@ var landingAnalyzeSQL = []string{
 // repeats, instead of a new one each night.
 const rejectsRepeatSQL = `
 UPDATE staging.rejects r SET repeats = r.repeats + 1, last_load_id = $1
-FROM (SELECT DISTINCT sha256(convert_to(raw, 'UTF8')) AS h FROM incoming_rejects) i
+FROM (SELECT DISTINCT sha256(convert_to(raw, 'UTF8')) AS h FROM chatstage_load.incoming_rejects) i
 WHERE r.resolved_by_load IS NULL AND r.raw_sha256 = i.h AND r.load_id <> $1`
 
 // rejectsInsertSQL keeps every other rejected record with its load.
 const rejectsInsertSQL = `
 INSERT INTO staging.rejects (load_id, source_line, reason_code, reason, raw, chat_id, raw_sha256, last_load_id)
 SELECT $1, i.line, i.reason_code, i.reason, i.raw, i.chat_id, i.h, $1
-FROM (SELECT *, sha256(convert_to(raw, 'UTF8')) AS h FROM incoming_rejects) i
+FROM (SELECT *, sha256(convert_to(raw, 'UTF8')) AS h FROM chatstage_load.incoming_rejects) i
 WHERE NOT EXISTS (SELECT 1 FROM staging.rejects r
                   WHERE r.resolved_by_load IS NULL AND r.raw_sha256 = i.h AND r.load_id <> $1)`
 
@@ -55,8 +56,8 @@ WHERE NOT EXISTS (SELECT 1 FROM staging.rejects r
 const rejectsResolveSQL = `
 UPDATE staging.rejects r SET resolved_by_load = $1
 WHERE r.resolved_by_load IS NULL AND r.last_load_id < $1 AND r.chat_id IS NOT NULL
-  AND (r.chat_id IN (SELECT chat_id FROM keys)
-       OR r.chat_id IN (SELECT chat_id FROM known_first)
+  AND (r.chat_id IN (SELECT chat_id FROM chatstage_load.keys)
+       OR r.chat_id IN (SELECT chat_id FROM chatstage_load.known_first)
        OR r.chat_id IN (SELECT chat_id FROM staging.chats WHERE load_id = $1))`
 
 // keysCreateSQL computes, on the narrow key columns only, what the merge
@@ -69,13 +70,13 @@ WHERE r.resolved_by_load IS NULL AND r.last_load_id < $1 AND r.chat_id IS NOT NU
 // Rows whose version is kept as it is (incoming_keys) take part as keys
 // only: they are never written, but one of them may be a chat's candidate.
 const keysCreateSQL = `
-CREATE TEMP TABLE keys ON COMMIT DROP AS
+INSERT INTO chatstage_load.keys (line, chat_id, updated_at, row_hash, known, last_of_version, candidate)
 SELECT line, chat_id, updated_at, row_hash, known,
        row_number() OVER (PARTITION BY chat_id, updated_at ORDER BY line DESC) = 1 AS last_of_version,
        row_number() OVER (PARTITION BY chat_id ORDER BY updated_at DESC, line DESC) = 1 AS candidate
-FROM (SELECT line, chat_id, updated_at, row_hash, false AS known FROM incoming
+FROM (SELECT line, chat_id, updated_at, row_hash, false AS known FROM chatstage_load.incoming
       UNION ALL
-      SELECT line, chat_id, updated_at, row_hash, true FROM incoming_keys) rows`
+      SELECT line, chat_id, updated_at, row_hash, true FROM chatstage_load.incoming_keys) rows`
 
 // outcomeCountSQL gives each chat of the merged rows its one outcome
 // (contract section 3: counts are per chat), judged by its current
@@ -105,9 +106,9 @@ WITH classified AS (
              ELSE 'stale'
            END AS outcome,
            kf.current AS copied_current
-    FROM keys k
+    FROM chatstage_load.keys k
     LEFT JOIN staging.chats c ON c.chat_id = k.chat_id
-    LEFT JOIN known_first kf ON kf.chat_id = k.chat_id
+    LEFT JOIN chatstage_load.known_first kf ON kf.chat_id = k.chat_id
     WHERE k.candidate
 )
 SELECT count(*) FILTER (WHERE outcome = 'inserted'),
@@ -128,7 +129,7 @@ var fromIncoming = map[string]string{"load_id": "$1", "source_line": "i.line", "
 var versionsReplacedSQL = `
 INSERT INTO staging.chat_version_history (` + list("", columnNames(chatVersionsTable)) + `, replaced_by_load)
 SELECT ` + list("v.", columnNames(chatVersionsTable)) + `, $1
-FROM keys k
+FROM chatstage_load.keys k
 JOIN staging.chat_versions v ON v.chat_id = k.chat_id AND v.updated_at = k.updated_at
 WHERE k.last_of_version AND NOT k.known AND v.row_hash <> k.row_hash AND v.load_id <> $1`
 
@@ -141,8 +142,8 @@ var versionsUpsertSQL = `
 WITH written AS (
     INSERT INTO staging.chat_versions AS v (` + list("", columnNames(chatVersionsTable)) + `)
     SELECT ` + selectList("i", columnNames(chatVersionsTable), fromIncoming) + `
-    FROM keys k
-    JOIN incoming i ON i.line = k.line
+    FROM chatstage_load.keys k
+    JOIN chatstage_load.incoming i ON i.chat_id = k.chat_id AND i.line = k.line
     WHERE k.last_of_version AND NOT k.known
       AND NOT EXISTS (SELECT 1 FROM staging.chat_versions x
                       WHERE x.chat_id = k.chat_id AND x.updated_at = k.updated_at AND x.row_hash = k.row_hash)
@@ -151,20 +152,18 @@ WITH written AS (
 )
 SELECT count(*) FILTER (WHERE fresh) FROM written`
 
-// changedCreateSQL holds the chats whose current version this load
-// replaces, with the line that now is current, to rewrite their messages.
-const changedCreateSQL = `CREATE TEMP TABLE changed (chat_id text COLLATE "C" PRIMARY KEY, line bigint NOT NULL) ON COMMIT DROP`
-
 // chatsUpsertSQL makes each chat's candidate current when it is newer than
-// the current version, or the same version with other content. A known
-// candidate is already in the history and so can never be newer than the
-// current version, which is the greatest of the history.
+// the current version, or the same version with other content, and keeps
+// the chats it changed, with the line that now is current, in
+// chatstage_load.changed to rewrite their messages. A known candidate is
+// already in the history and so can never be newer than the current
+// version, which is the greatest of the history.
 var chatsUpsertSQL = `
 WITH written AS (
     INSERT INTO staging.chats AS c (` + list("", columnNames(chatsTable)) + `)
     SELECT ` + selectList("i", columnNames(chatsTable), fromIncoming) + `
-    FROM keys k
-    JOIN incoming i ON i.line = k.line
+    FROM chatstage_load.keys k
+    JOIN chatstage_load.incoming i ON i.chat_id = k.chat_id AND i.line = k.line
     LEFT JOIN staging.chats cur ON cur.chat_id = k.chat_id
     WHERE k.candidate AND NOT k.known
       AND (cur.chat_id IS NULL
@@ -176,13 +175,13 @@ WITH written AS (
         retired_by_load = CASE WHEN EXCLUDED.updated_at > c.updated_at THEN NULL ELSE c.retired_by_load END
     RETURNING c.chat_id, c.source_line
 )
-INSERT INTO changed SELECT chat_id, source_line FROM written`
+INSERT INTO chatstage_load.changed SELECT chat_id, source_line FROM written`
 
 // retirementsRevivedSQL closes the retirements of the chats this load
 // brought back: live now, retired until now.
 const retirementsRevivedSQL = `
 UPDATE staging.retirements r SET revived_by_load = $1
-FROM changed ch JOIN staging.chats c ON c.chat_id = ch.chat_id
+FROM chatstage_load.changed ch JOIN staging.chats c ON c.chat_id = ch.chat_id
 WHERE r.chat_id = ch.chat_id AND r.revived_by_load IS NULL AND c.retired_by_load IS NULL`
 
 // messageValues are a message's values, besides its chat, ordinal and
@@ -191,10 +190,10 @@ var messageValues = columnNames(messagesTable, "chat_id", "ordinal", "load_id")
 
 // newMessagesSQL gathers the messages of the new current versions.
 var newMessagesSQL = `
-CREATE TEMP TABLE new_messages ON COMMIT DROP AS
-SELECT ch.chat_id, m.ordinal, ` + list("m.", messageValues) + `, $1::bigint AS load_id
-FROM changed ch
-JOIN incoming_messages m ON m.line = ch.line`
+INSERT INTO chatstage_load.new_messages (chat_id, ordinal, ` + list("", messageValues) + `, load_id)
+SELECT ch.chat_id, m.ordinal, ` + list("m.", messageValues) + `, $1
+FROM chatstage_load.changed ch
+JOIN chatstage_load.incoming_messages m ON m.chat_id = ch.chat_id AND m.line = ch.line`
 
 // messagesDeleteSQL removes the messages of the changed chats that the new
 // version does not have as they are, and keeps them in the history (but
@@ -203,9 +202,9 @@ JOIN incoming_messages m ON m.line = ch.line`
 // which spares their pages a rewrite (and a full-page image in the WAL).
 var messagesDeleteSQL = `
 WITH gone AS (
-    DELETE FROM staging.messages m USING changed ch
+    DELETE FROM staging.messages m USING chatstage_load.changed ch
     WHERE m.chat_id = ch.chat_id
-      AND NOT EXISTS (SELECT 1 FROM new_messages n
+      AND NOT EXISTS (SELECT 1 FROM chatstage_load.new_messages n
                       WHERE n.chat_id = m.chat_id AND n.ordinal = m.ordinal
                         AND (` + list("n.", messageValues) + `)
                             IS NOT DISTINCT FROM (` + list("m.", messageValues) + `))
@@ -220,7 +219,7 @@ SELECT ` + list("", columnNames(messagesTable)) + `, $1 FROM gone WHERE load_id 
 var messagesInsertSQL = `
 INSERT INTO staging.messages (` + list("", columnNames(messagesTable)) + `)
 SELECT ` + list("", columnNames(messagesTable)) + `
-FROM new_messages
+FROM chatstage_load.new_messages
 ORDER BY chat_id, ordinal
 ON CONFLICT (chat_id, ordinal) DO NOTHING`
 
@@ -275,9 +274,6 @@ func (l *Load) merge(ctx context.Context, res *LoadResult) error {
 	}
 	res.VersionsNew += c.direct
 	lap("versions")
-	if err := exec("preparing current chats", changedCreateSQL); err != nil {
-		return err
-	}
 	if err := exec("writing current chats", chatsUpsertSQL, l.id); err != nil {
 		return err
 	}

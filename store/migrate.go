@@ -35,14 +35,29 @@ func (s *Store) provider() (*goose.Provider, func(), error) {
 // 30 s), and then find nothing pending.
 const migrateLockSQL = `SELECT pg_advisory_lock(hashtext('chatstage.migrate'))`
 
-// Migrate applies the pending migrations and returns how many it applied.
-// When none is pending it takes no lock; otherwise concurrent callers wait
-// for each other, so two processes never migrate at once. It refuses a
-// database whose encoding is not UTF8 (ErrEncoding).
+// Migrate applies the pending migrations and returns how many it applied;
+// then it makes the load tables if they are missing or out of date
+// (loadtables.go), and on a database with the citus extension distributes
+// the tables not distributed yet (citus.go). When nothing is to do it
+// takes no lock; otherwise concurrent callers wait for each other, so two
+// processes never migrate at once. It refuses a database whose encoding
+// is not UTF8 (ErrEncoding).
 func (s *Store) Migrate(ctx context.Context) (int, error) {
 	if err := s.checkEncoding(ctx); err != nil {
 		return 0, err
 	}
+	n, err := s.migrateUp(ctx)
+	if err != nil {
+		return n, err
+	}
+	if err := s.ensureLoadTables(ctx); err != nil {
+		return n, err
+	}
+	return n, s.distribute(ctx)
+}
+
+// migrateUp applies the pending migrations.
+func (s *Store) migrateUp(ctx context.Context) (int, error) {
 	if pending, err := s.pending(ctx); err != nil || !pending {
 		return 0, err
 	}

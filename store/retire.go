@@ -75,20 +75,20 @@ type retirePlan struct {
 // number of fields (its chat_id field). The direct rows are the chats
 // this load created.
 const namedCreateSQL = `
-CREATE TEMP TABLE named ON COMMIT DROP AS
-SELECT chat_id FROM incoming
-UNION SELECT chat_id FROM incoming_keys
-UNION SELECT chat_id FROM known_first
-UNION SELECT chat_id FROM incoming_rejects WHERE chat_id IS NOT NULL
+INSERT INTO chatstage_load.named (chat_id)
+SELECT chat_id FROM chatstage_load.incoming
+UNION SELECT chat_id FROM chatstage_load.incoming_keys
+UNION SELECT chat_id FROM chatstage_load.known_first
+UNION SELECT chat_id FROM chatstage_load.incoming_rejects WHERE chat_id IS NOT NULL
 UNION SELECT chat_id FROM staging.chats WHERE load_id = $1`
 
 // retirePlanSQL counts, before the merge: the records whose chat cannot be
 // known, the live chats the file does not name, and the live chats.
 const retirePlanSQL = `
-SELECT (SELECT count(*) FROM incoming_rejects WHERE reason_code IN ('malformed_csv', 'field_count', 'field_too_large')),
+SELECT (SELECT count(*) FROM chatstage_load.incoming_rejects WHERE reason_code IN ('malformed_csv', 'field_count', 'field_too_large')),
        (SELECT count(*) FROM staging.chats c
         WHERE c.retired_by_load IS NULL AND c.load_id <> $1
-          AND NOT EXISTS (SELECT 1 FROM named n WHERE n.chat_id = c.chat_id)),
+          AND NOT EXISTS (SELECT 1 FROM chatstage_load.named n WHERE n.chat_id = c.chat_id)),
        (SELECT count(*) FROM staging.chats WHERE retired_by_load IS NULL AND load_id <> $1)`
 
 // retireSQL retires the live chats the file does not name, and records it.
@@ -96,7 +96,7 @@ const retireSQL = `
 WITH retired AS (
     UPDATE staging.chats c SET retired_by_load = $1
     WHERE c.retired_by_load IS NULL AND c.load_id <> $1
-      AND NOT EXISTS (SELECT 1 FROM named n WHERE n.chat_id = c.chat_id)
+      AND NOT EXISTS (SELECT 1 FROM chatstage_load.named n WHERE n.chat_id = c.chat_id)
     RETURNING c.chat_id
 )
 INSERT INTO staging.retirements (chat_id, retired_by_load) SELECT chat_id, $1 FROM retired`

@@ -114,7 +114,7 @@ WHERE h.load_id <= $1 AND h.replaced_by_load > $1`
 	candidatesThenChatsSQL = `
 INSERT INTO chatstage_work.chats_state (` + list("", columnNames(chatsTable)) + `)
 SELECT ` + list("v.", columnNames(chatsTable, "retired_by_load")) + `, NULL
-FROM delta_candidates d
+FROM chatstage_work.delta_candidates d
 CROSS JOIN LATERAL (
     SELECT * FROM (SELECT ` + contentColumns + ` FROM staging.chat_versions WHERE chat_id = d.chat_id AND load_id <= $1
                    UNION ALL
@@ -136,7 +136,7 @@ CROSS JOIN LATERAL (
 	candidatesNowChatsSQL = `
 INSERT INTO chatstage_work.chats_state (` + list("", columnNames(chatsTable)) + `)
 SELECT ` + list("c.", columnNames(chatsTable)) + `
-FROM delta_candidates d JOIN staging.chats c ON c.chat_id = d.chat_id
+FROM chatstage_work.delta_candidates d JOIN staging.chats c ON c.chat_id = d.chat_id
 WHERE c.retired_by_load IS NULL`
 	candidatesNowMessagesSQL = `
 INSERT INTO chatstage_work.messages_state (` + list("", columnNames(messagesTable)) + `)
@@ -180,7 +180,7 @@ type Delta struct {
 // order. Two states of a chat render alike when the fingerprints match.
 func deltaFingerprintSQL(table string) string {
 	return `
-CREATE TEMP TABLE ` + table + ` ON COMMIT DROP AS
+INSERT INTO chatstage_work.` + table + ` (chat_id, chat_fp, messages_fp)
 SELECT c."chatId" AS chat_id, md5(c::text) AS chat_fp, coalesce(mm.fp, '') AS messages_fp
 FROM chatstage_work.chats c
 LEFT JOIN (SELECT m."chatId", md5(string_agg(m::text, E'\n' ORDER BY split_part(m."sk messageId", '#', 1)::bigint)) AS fp
@@ -188,15 +188,15 @@ LEFT JOIN (SELECT m."chatId", md5(string_agg(m::text, E'\n' ORDER BY split_part(
 }
 
 const (
-	deltaCandidatesCreateSQL = `CREATE TEMP TABLE delta_candidates (chat_id text COLLATE "C" PRIMARY KEY) ON COMMIT DROP`
+	deltaTruncateSQL = `TRUNCATE chatstage_work.delta_candidates, chatstage_work.delta_then, chatstage_work.delta_now`
 	// The candidates: the live chats a load after $1 changed (made a
 	// version current, gave it other content, or brought it back). The
 	// index on the load that last changed a chat makes this cost follow
 	// the change.
-	deltaCandidatesSQL  = `INSERT INTO delta_candidates SELECT chat_id FROM staging.chats WHERE load_id > $1 AND retired_by_load IS NULL`
+	deltaCandidatesSQL  = `INSERT INTO chatstage_work.delta_candidates SELECT chat_id FROM staging.chats WHERE load_id > $1 AND retired_by_load IS NULL`
 	deltaKeepChangedSQL = `
 DELETE FROM chatstage_work.chats_state s
-USING delta_then t JOIN delta_now n ON n.chat_id = t.chat_id
+USING chatstage_work.delta_then t JOIN chatstage_work.delta_now n ON n.chat_id = t.chat_id
 WHERE s.chat_id = t.chat_id AND t.chat_fp = n.chat_fp AND t.messages_fp = n.messages_fp`
 	deltaKeepMessagesSQL = `
 DELETE FROM chatstage_work.messages_state m
@@ -218,9 +218,9 @@ func (sn *Snapshot) DeltaSince(ctx context.Context, load int64) (Delta, error) {
 		return nil
 	}
 	steps := []func() error{
-		func() error { return exec(deltaCandidatesCreateSQL) },
+		func() error { return exec(deltaTruncateSQL) },
 		func() error { return exec(deltaCandidatesSQL, load) },
-		func() error { return exec(`ANALYZE delta_candidates`) },
+		func() error { return exec(`ANALYZE chatstage_work.delta_candidates`) },
 		func() error { return exec(workTruncateSQL) },
 		func() error { return exec(candidatesThenChatsSQL, load) },
 		func() error { return exec(candidatesThenMessagesSQL, load) },
@@ -237,7 +237,7 @@ func (sn *Snapshot) DeltaSince(ctx context.Context, load int64) (Delta, error) {
 			return d, err
 		}
 	}
-	err := sn.tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM delta_candidates), (SELECT count(*) FROM chatstage_work.chats_state)`).
+	err := sn.tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM chatstage_work.delta_candidates), (SELECT count(*) FROM chatstage_work.chats_state)`).
 		Scan(&d.Candidates, &d.Chats)
 	if err != nil {
 		return d, sn.s.translate(err, during)

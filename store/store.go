@@ -16,6 +16,9 @@ type Store struct {
 	pool   *pgxpool.Pool
 	logger *slog.Logger
 	target string // user@host:port/database, for messages; never the password
+	// citus: the citus extension is installed: the tables are distributed
+	// (citus.go).
+	citus bool
 }
 
 // Options configure Open.
@@ -68,6 +71,10 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if err := s.ping(ctx, opts.ConnectTimeout); err != nil {
 		pool.Close()
 		return nil, err
+	}
+	if err := pool.QueryRow(ctx, citusInstalledSQL).Scan(&s.citus); err != nil {
+		pool.Close()
+		return nil, s.translate(err, "connecting")
 	}
 	return s, nil
 }

@@ -5,6 +5,8 @@
 //
 // The server comes from CHATSTAGE_TEST_DATABASE_URL when set; otherwise a
 // PostgreSQL container is started with testcontainers (Docker required).
+// When CHATSTAGE_TEST_CITUS_URL is set, every test database is on that
+// Citus cluster instead (see citus.go): the whole suite runs distributed.
 // A test's database is dropped when the test passes and kept, with its URL
 // logged, when it fails.
 package dbtest
@@ -41,10 +43,15 @@ var (
 	templateErr  error
 )
 
-// server returns the URL of the server the tests use, starting a container
-// when no URL is configured.
+// server returns the URL of the server the tests use: the Citus
+// coordinator when CHATSTAGE_TEST_CITUS_URL is set, else
+// CHATSTAGE_TEST_DATABASE_URL, else a container it starts.
 func server() (string, error) {
 	serverOnce.Do(func() {
+		if u := os.Getenv(EnvCitusURL); u != "" {
+			serverURL = u
+			return
+		}
 		if u := os.Getenv(EnvURL); u != "" {
 			serverURL = u
 			return
@@ -92,6 +99,7 @@ func migrationsHash() (string, error) {
 		h.Write(b)
 		return nil
 	})
+	fmt.Fprintf(h, "store %s\n", store.SchemaVersion)
 	return hex.EncodeToString(h.Sum(nil))[:16], err
 }
 
@@ -112,6 +120,10 @@ func makeTemplate(ctx context.Context, base string) (string, error) {
 		return "", err
 	}
 	name := "chatstage_tpl_" + sum
+	c, err := clusterOf(ctx, base)
+	if err != nil {
+		return "", err
+	}
 	admin, err := pgx.Connect(ctx, base)
 	if err != nil {
 		return "", fmt.Errorf("connecting to the test server (%s): %w", EnvURL, err)
@@ -129,13 +141,10 @@ func makeTemplate(ctx context.Context, base string) (string, error) {
 	if ready != nil && *ready {
 		return name, nil
 	}
-	ident := pgx.Identifier{name}.Sanitize()
-	if ready != nil {
-		if _, err := admin.Exec(ctx, "DROP DATABASE "+ident+" WITH (FORCE)"); err != nil {
-			return "", err
-		}
+	if err := c.drop(ctx, name); err != nil {
+		return "", err
 	}
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+ident); err != nil {
+	if err := c.create(ctx, name, ""); err != nil {
 		return "", err
 	}
 	u, err := withDatabase(base, name)
@@ -151,7 +160,7 @@ func makeTemplate(ctx context.Context, base string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("migrating the template: %w", err)
 	}
-	if _, err := admin.Exec(ctx, "ALTER DATABASE "+ident+" IS_TEMPLATE true"); err != nil {
+	if err := c.freeze(ctx, name); err != nil {
 		return "", err
 	}
 	return name, nil
@@ -176,7 +185,8 @@ func URL(t testing.TB) string {
 
 // EmptyURL returns the URL of a new database for this test that chatstage
 // never migrated; with is the rest of its CREATE DATABASE statement (an
-// encoding, say), or "".
+// encoding, say), or "". On a Citus cluster the database has the citus
+// extension and the cluster's nodes, as a user would prepare it.
 func EmptyURL(t testing.TB, with string) string {
 	t.Helper()
 	base, err := server()
@@ -193,13 +203,11 @@ func create(t testing.TB, base, with string) string {
 	var b [6]byte
 	rand.Read(b[:])
 	name := "chatstage_test_" + hex.EncodeToString(b[:])
-	admin, err := pgx.Connect(ctx, base)
+	c, err := clusterOf(ctx, base)
 	if err != nil {
 		t.Fatalf("connecting to the test server: %v", err)
 	}
-	defer admin.Close(ctx)
-	ident := pgx.Identifier{name}.Sanitize()
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+ident+" "+with); err != nil {
+	if err := c.create(ctx, name, with); err != nil {
 		t.Fatalf("creating test database: %v", err)
 	}
 	u, err := withDatabase(base, name)
@@ -213,13 +221,7 @@ func create(t testing.TB, base, with string) string {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Logf("dropping %s: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)"); err != nil {
+		if err := c.drop(ctx, name); err != nil {
 			t.Logf("dropping %s: %v", name, err)
 		}
 	})
@@ -251,16 +253,14 @@ func New(ctx context.Context) (*store.Store, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	var b [6]byte
-	rand.Read(b[:])
-	name := "chatstage_test_" + hex.EncodeToString(b[:])
-	ident := pgx.Identifier{name}.Sanitize()
-	admin, err := pgx.Connect(ctx, base)
+	c, err := clusterOf(ctx, base)
 	if err != nil {
 		return nil, nil, err
 	}
-	defer admin.Close(ctx)
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+ident+" TEMPLATE "+pgx.Identifier{tpl}.Sanitize()); err != nil {
+	var b [6]byte
+	rand.Read(b[:])
+	name := "chatstage_test_" + hex.EncodeToString(b[:])
+	if err := c.create(ctx, name, "TEMPLATE "+pgx.Identifier{tpl}.Sanitize()); err != nil {
 		return nil, nil, err
 	}
 	u, err := withDatabase(base, name)
@@ -273,9 +273,6 @@ func New(ctx context.Context) (*store.Store, func(), error) {
 	}
 	return st, func() {
 		st.Close()
-		if conn, err := pgx.Connect(context.Background(), base); err == nil {
-			conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)") //nolint:errcheck
-			conn.Close(context.Background())
-		}
+		c.drop(context.Background(), name) //nolint:errcheck // a leftover test database is harmless
 	}, nil
 }
