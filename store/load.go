@@ -246,18 +246,19 @@ func (l *Load) step(what string) string {
 
 // lookupSQL says, for each key of a batch, whether its exact version is
 // kept as it is, whether that version is the chat's current one, and
-// whether the chat exists at all.
+// whether the chat exists at all. The staging tables are read only for
+// the batch's chats (chat_id = ANY), never joined to the whole key list:
+// on a distributed database that keeps each read to the shards of those
+// chats instead of pulling a whole table to the coordinator.
 const lookupSQL = `
-SELECT k.known,
+SELECT v.chat_id IS NOT NULL,
        coalesce(c.updated_at = k.updated_at AND c.row_hash = k.row_hash, false),
-       c.chat_id IS NOT NULL OR k.known
-FROM (
-    SELECT k.i, k.chat_id, k.updated_at, k.row_hash,
-           EXISTS (SELECT 1 FROM staging.chat_versions v
-                   WHERE v.chat_id = k.chat_id AND v.updated_at = k.updated_at AND v.row_hash = k.row_hash) AS known
-    FROM unnest($1::text[], $2::timestamptz[], $3::bytea[]) WITH ORDINALITY AS k(chat_id, updated_at, row_hash, i)
-) k
-LEFT JOIN staging.chats c ON c.chat_id = k.chat_id
+       c.chat_id IS NOT NULL OR v.chat_id IS NOT NULL
+FROM unnest($1::text[], $2::timestamptz[], $3::bytea[]) WITH ORDINALITY AS k(chat_id, updated_at, row_hash, i)
+LEFT JOIN (SELECT chat_id, updated_at, row_hash FROM staging.chat_versions WHERE chat_id = ANY ($1::text[])) v
+       ON v.chat_id = k.chat_id AND v.updated_at = k.updated_at AND v.row_hash = k.row_hash
+LEFT JOIN (SELECT chat_id, updated_at, row_hash FROM staging.chats WHERE chat_id = ANY ($1::text[])) c
+       ON c.chat_id = k.chat_id
 ORDER BY k.i`
 
 // Lookup returns what the database keeps of each key, in the order of

@@ -98,7 +98,7 @@ var SchemaVersion = func() string {
 	for _, q := range loadTablesDDL() {
 		fmt.Fprintln(h, q)
 	}
-	fmt.Fprintln(h, referenceTables, distributedTables)
+	fmt.Fprintln(h, referenceTables, distributedTables, citusLayout)
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }()
 

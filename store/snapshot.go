@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // View is a view that a Snapshot copies as CSV: a deliverable or a
@@ -17,12 +18,23 @@ import (
 type View struct {
 	schema, name string
 	orderBy      string // for views without an order of their own; a column list
+	// citusOrder is the view's own order in terms of its columns: on a
+	// distributed database a view's ORDER BY runs on each shard, and the
+	// coordinator only appends the shards' rows, so a copy orders them
+	// again. The text of "created at" (UTC, fixed width) sorts as the time
+	// does, and the ordinal is the number before '#' in "sk messageId".
+	citusOrder string
 }
+
+const (
+	chatsOrder    = `"created at" COLLATE "C" NULLS LAST, "chatId" COLLATE "C"`
+	messagesOrder = chatsOrder + `, split_part("sk messageId", '#', 1)::bigint`
+)
 
 // The views a Snapshot copies.
 var (
-	ChatsView       = View{schema: "export", name: "chats"}    // chats.csv
-	MessagesView    = View{schema: "export", name: "messages"} // messages.csv
+	ChatsView       = View{schema: "export", name: "chats", citusOrder: chatsOrder}       // chats.csv
+	MessagesView    = View{schema: "export", name: "messages", citusOrder: messagesOrder} // messages.csv
 	ChatMetricsView = View{schema: "analytics", name: "chat_metrics", orderBy: "chat_id"}
 	LoadQualityView = View{schema: "analytics", name: "load_quality", orderBy: "load_id"}
 )
@@ -35,8 +47,11 @@ func (v View) ident() string { return pgx.Identifier{v.schema, v.name}.Sanitize(
 // through it sees the same state, so files copied from it agree with each
 // other, and a load committing meanwhile is in all of them or in none.
 type Snapshot struct {
-	s  *Store
-	tx pgx.Tx
+	s    *Store
+	conn *pgxpool.Conn
+	tx   pgx.Tx
+	// shared: the snapshot holds the ingest lock shared (on Citus).
+	shared bool
 	// LastLoadID is the greatest succeeded load visible in the snapshot:
 	// it holds every load up to it and none after. 0 when no load has
 	// succeeded yet.
@@ -65,12 +80,39 @@ FROM staging.loads`
 
 // SnapshotBegin takes a snapshot (a REPEATABLE READ, READ ONLY
 // transaction). Close it when done.
+//
+// On a distributed database (Citus) a REPEATABLE READ transaction is not
+// one instant: each worker takes its snapshot when first read, so a load
+// committing meanwhile could be in one file and not in the other. There a
+// snapshot holds the ingest lock shared from before its transaction
+// begins to its end: it waits for a running load to end, and a load waits
+// for it.
 func (s *Store) SnapshotBegin(ctx context.Context) (*Snapshot, error) {
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	return s.snapshotBegin(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+}
+
+const (
+	ingestLockSharedSQL   = `SELECT pg_advisory_lock_shared(hashtext('chatstage.ingest'))`
+	ingestUnlockSharedSQL = `SELECT pg_advisory_unlock_shared(hashtext('chatstage.ingest'))`
+)
+
+func (s *Store) snapshotBegin(ctx context.Context, opts pgx.TxOptions) (*Snapshot, error) {
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, s.translate(err, "taking a snapshot")
 	}
-	sn := &Snapshot{s: s, tx: tx}
+	sn := &Snapshot{s: s, conn: conn}
+	if s.citus {
+		if _, err := conn.Exec(ctx, ingestLockSharedSQL); err != nil {
+			sn.Close()
+			return nil, s.translate(err, "waiting for the load in progress")
+		}
+		sn.shared = true
+	}
+	if sn.tx, err = conn.BeginTx(ctx, opts); err != nil {
+		sn.Close()
+		return nil, s.translate(err, "taking a snapshot")
+	}
 	if err := sn.prepare(ctx); err != nil {
 		sn.Close()
 		return nil, err
@@ -99,6 +141,14 @@ func (sn *Snapshot) Close() {
 		sn.tx.Rollback(context.Background()) //nolint:errcheck // read-only
 		sn.tx = nil
 	}
+	if sn.conn == nil {
+		return
+	}
+	if sn.shared {
+		sn.conn.Exec(context.Background(), ingestUnlockSharedSQL) //nolint:errcheck // ends with the session anyway
+	}
+	sn.conn.Release()
+	sn.conn = nil
 }
 
 // CopyOptions tune CopyView. The zero value copies the view exactly.
@@ -119,8 +169,11 @@ func (sn *Snapshot) CopyView(ctx context.Context, v View, w io.Writer, opts Copy
 			return 0, sn.s.translate(err, "copying "+v.String())
 		}
 	}
-	if v.orderBy != "" {
+	switch {
+	case v.orderBy != "":
 		query += " ORDER BY " + v.orderBy
+	case sn.s.citus && v.citusOrder != "":
+		query += " ORDER BY " + v.citusOrder
 	}
 	tag, err := sn.tx.Conn().PgConn().CopyTo(ctx, errorTaggingWriter{w}, "COPY ("+query+") TO STDOUT (FORMAT csv, HEADER)")
 	if err != nil {

@@ -19,8 +19,8 @@ import (
 
 // The work area's views: a past or delta chats.csv and messages.csv.
 var (
-	WorkChatsView    = View{schema: "chatstage_work", name: "chats"}
-	WorkMessagesView = View{schema: "chatstage_work", name: "messages"}
+	WorkChatsView    = View{schema: "chatstage_work", name: "chats", citusOrder: chatsOrder}
+	WorkMessagesView = View{schema: "chatstage_work", name: "messages", citusOrder: messagesOrder}
 )
 
 // ErrLoadNotSucceeded: a past or delta deliverable was asked of a load
@@ -34,16 +34,11 @@ const workLockSQL = `SELECT pg_advisory_xact_lock(hashtext('chatstage.work'))`
 // deliverables (a REPEATABLE READ transaction that writes only the work
 // area, and is rolled back). Close it when done.
 func (s *Store) WorkSnapshotBegin(ctx context.Context) (*Snapshot, error) {
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead})
+	sn, err := s.snapshotBegin(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead})
 	if err != nil {
-		return nil, s.translate(err, "taking a snapshot")
-	}
-	sn := &Snapshot{s: s, tx: tx}
-	if err := sn.prepare(ctx); err != nil {
-		sn.Close()
 		return nil, err
 	}
-	if _, err := tx.Exec(ctx, workLockSQL); err != nil {
+	if _, err := sn.tx.Exec(ctx, workLockSQL); err != nil {
 		sn.Close()
 		return nil, s.translate(err, "waiting for the work area")
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -210,7 +211,16 @@ func (c *cluster) drop(ctx context.Context, name string) error {
 		if err == nil || !strings.Contains(err.Error(), "does not exist") {
 			errs = append(errs, err)
 		}
-		errs = append(errs, c.exec(ctx, n, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)"))
+		// On Citus the nodes' connections to each other close a moment
+		// after the sessions that opened them are ended.
+		var err2 error
+		for try := 0; try < 20; try++ {
+			if err2 = c.exec(ctx, n, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)"); err2 == nil || !c.citus {
+				break
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+		errs = append(errs, err2)
 	}
 	return errors.Join(errs...)
 }
