@@ -66,6 +66,18 @@ func server() (string, error) {
 	return serverURL, serverErr
 }
 
+// ServerURL returns the URL of the test server itself (its maintenance
+// database), for tests that connect to it in ways of their own, without a
+// database of their own.
+func ServerURL(t testing.TB) string {
+	t.Helper()
+	u, err := server()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
 // withDatabase returns base with its database name replaced.
 func withDatabase(base, name string) (string, error) {
 	u, err := url.Parse(base)
