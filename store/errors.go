@@ -43,16 +43,19 @@ var (
 type dbError struct {
 	kind error // a sentinel above, or nil
 	msg  string
-	err  error
+	err  error // the driver's error, or nil when store found the problem itself
 }
 
 func (e *dbError) Error() string { return e.msg }
 
 func (e *dbError) Unwrap() []error {
-	if e.kind == nil {
-		return []error{e.err}
+	var errs []error
+	for _, err := range []error{e.kind, e.err} {
+		if err != nil {
+			errs = append(errs, err)
+		}
 	}
-	return []error{e.kind, e.err}
+	return errs
 }
 
 // translate turns an error of pgx into one a user can act on, saying

@@ -46,7 +46,13 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 	if *dryRun {
 		opts.SampleRejects = dryRunFirstRejects
 	}
-	st, err := cl.open(ctx, migrated)
+	// A dry run changes nothing, the schema included: it runs on a
+	// database already migrated, or says to migrate it.
+	mode := migrated
+	if *dryRun {
+		mode = checked
+	}
+	st, err := cl.open(ctx, mode)
 	if err != nil {
 		return err
 	}

@@ -23,7 +23,7 @@ func runRejects(ctx context.Context, e *env, args []string) error {
 	case *loadID < 0:
 		return usageError{"--load must be a load id"}
 	}
-	st, err := cl.open(ctx, migrated)
+	st, err := cl.open(ctx, readOnly) // reads only: never migrates
 	if err != nil {
 		return err
 	}

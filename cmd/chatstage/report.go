@@ -14,7 +14,7 @@ func runReport(ctx context.Context, e *env, args []string) error {
 	if err := cl.parseOut(args, out); err != nil {
 		return err
 	}
-	st, err := cl.open(ctx, migrated)
+	st, err := cl.open(ctx, readOnly) // reads only: never migrates
 	if err != nil {
 		return err
 	}

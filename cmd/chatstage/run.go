@@ -249,8 +249,16 @@ func (cl *cmdline) noArgs(args []string) error {
 type openMode int
 
 const (
-	readOnly openMode = iota // connect only: status, rejects, migrate
-	migrated                 // apply pending migrations, fail the loads of dead processes
+	// readOnly connects only: status, rejects, report and migrate, which
+	// change nothing unless asked to (a command that reads finds a
+	// database never migrated "not migrated yet").
+	readOnly openMode = iota
+	// checked connects and requires every migration applied, changing
+	// nothing: a dry run, which must run on the schema a load would.
+	checked
+	// migrated applies pending migrations and records the loads of dead
+	// processes failed: ingest and export, the commands that write.
+	migrated
 )
 
 // open connects to the database in the documented order: --database-url,
@@ -280,6 +288,12 @@ func (cl *cmdline) openOnce(ctx context.Context, url string, mode openMode, time
 	st, err := store.Open(ctx, url, store.Options{Logger: cl.logger, ConnectTimeout: max(timeout, 0)})
 	if err != nil {
 		return nil, err
+	}
+	if mode == checked {
+		if err := st.MigrationsCheck(ctx); err != nil {
+			st.Close()
+			return nil, err
+		}
 	}
 	if mode == migrated {
 		if _, err := st.Migrate(ctx); err != nil {
