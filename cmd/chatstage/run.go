@@ -32,6 +32,10 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	environ        func() []string // the whole environment, for PG*; nil: empty
+	// jsonLog is the command's logger once it parsed --log-format json:
+	// its summary and error lines on stderr are then log records too.
+	jsonLog *slog.Logger
 	// progressEvery is the interval of progress log lines when stderr is
 	// not a terminal; 0 means every 5 seconds. Tests shorten it.
 	progressEvery time.Duration
@@ -57,7 +61,7 @@ func commands() []command {
 
 // run executes one command line and returns the process exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, environ: os.Environ}
 	return e.run(ctx, args)
 }
 
@@ -86,6 +90,16 @@ func (e *env) usage() {
 		fmt.Fprintf(e.stderr, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(e.stderr, "\nRun 'chatstage COMMAND --help' for a command's flags.")
+	fmt.Fprint(e.stderr, `
+Environment (the database is the first of these that is set):
+  --database-url URL        a flag of every database command
+  CHATSTAGE_DATABASE_URL    a postgres:// URL or a key=value string
+  DATABASE_URL
+  PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE, PGSERVICE, ...
+                            libpq's variables, as psql reads them
+With none of them, libpq's defaults apply (the local socket, the database
+and user named after the OS user), and chatstage says so on stderr.
+`)
 }
 
 // Errors a command returns that say how it ended besides failing.
@@ -145,6 +159,31 @@ func (e *env) exit(ctx context.Context, name string, err error) int {
 	}
 	fmt.Fprintf(e.stderr, "chatstage: %s: %v\n", name, err)
 	return exitFailure
+}
+
+// pgEnvSet reports whether a libpq variable (PG...) is set: then the user
+// chose the database that way.
+func (e *env) pgEnvSet() bool {
+	if e.environ == nil {
+		return false
+	}
+	for _, kv := range e.environ() {
+		if name, value, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(name, "PG") && value != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// note tells people something on stderr: line as it is under
+// --log-format text, a log record (msg and attrs) under json, so that a
+// log collector reads every line of stderr.
+func (e *env) note(level slog.Level, line, msg string, attrs ...any) {
+	if e.jsonLog != nil {
+		e.jsonLog.Log(context.Background(), level, msg, attrs...)
+		return
+	}
+	fmt.Fprintln(e.stderr, line)
 }
 
 // common are the flags every database command takes.
@@ -224,6 +263,7 @@ func (cl *cmdline) parse(args []string) ([]string, error) {
 	opts := &slog.HandlerOptions{Level: level}
 	if strings.EqualFold(cl.c.logFormat, "json") {
 		cl.logger = slog.New(slog.NewJSONHandler(cl.e.stderr, opts))
+		cl.e.jsonLog = cl.logger
 	} else {
 		cl.logger = slog.New(slog.NewTextHandler(cl.e.stderr, opts))
 	}
@@ -271,6 +311,17 @@ func (cl *cmdline) open(ctx context.Context, mode openMode) (*store.Store, error
 	for _, name := range []string{"CHATSTAGE_DATABASE_URL", "DATABASE_URL"} {
 		if url == "" {
 			url = cl.e.getenv(name)
+		}
+	}
+	if url == "" && !cl.e.pgEnvSet() {
+		// Nobody chose a database: libpq's defaults would pick one (and
+		// ingest would migrate it) without a word.
+		if target, err := store.TargetOf(""); err == nil {
+			cl.e.note(slog.LevelWarn,
+				"chatstage: no database chosen, so libpq's default "+target+" is used; choose one with --database-url "+
+					"or CHATSTAGE_DATABASE_URL (chatstage --help lists the variables)",
+				"no database chosen, so libpq's default is used", "database", target,
+				"choose_with", "--database-url or CHATSTAGE_DATABASE_URL")
 		}
 	}
 	deadline := time.Now().Add(cl.c.connectTimeout)
