@@ -6,7 +6,9 @@
 // The server comes from CHATSTAGE_TEST_DATABASE_URL when set; otherwise a
 // PostgreSQL container is started with testcontainers (Docker required).
 // A test's database is dropped when the test passes and kept, with its URL
-// logged, when it fails.
+// logged, when it fails. The template (chatstage_tpl_ and a hash of the
+// migrations) stays on the server, so the next run need not migrate again;
+// the README says how to drop it.
 package dbtest
 
 import (
