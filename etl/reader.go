@@ -118,8 +118,14 @@ var bom = []byte("\xEF\xBB\xBF")
 // *HeaderError (errors.Is ErrBadHeader) for a header that is refused.
 func NewReader(r io.Reader, opts ReaderOptions) (*Reader, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
-	if head, _ := br.Peek(3); bytes.Equal(head, bom) {
+	head3, _ := br.Peek(3)
+	if bytes.Equal(head3, bom) {
 		br.Discard(3)
+	}
+	for _, b := range utf16BOMs {
+		if bytes.HasPrefix(head3, b) {
+			return nil, &HeaderError{UTF16: fmt.Sprintf("it starts with the byte-order mark % X", b)}
+		}
 	}
 	if err := bareCRCheck(br); err != nil {
 		return nil, err
@@ -140,6 +146,9 @@ func NewReader(r io.Reader, opts ReaderOptions) (*Reader, error) {
 	case err != nil:
 		return nil, fmt.Errorf("reading header: %w", err)
 	case head.err != nil:
+		if sep := separatorOf(string(head.raw)); sep != "" { // a quoted name before a tab, say
+			return nil, &HeaderError{Separator: sep}
+		}
 		return nil, fmt.Errorf("reading header: %w", head.err)
 	case head.tooLarge:
 		return nil, fmt.Errorf("reading header: over %d bytes", maxField)
