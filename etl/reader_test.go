@@ -326,7 +326,7 @@ func TestOpenSourceGzipAndDigest(t *testing.T) {
 	if err := os.WriteFile(name, buf.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	src, err := OpenSource(name, nil)
+	src, err := OpenSource(name, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -344,7 +344,7 @@ func TestOpenSourceGzipAndDigest(t *testing.T) {
 	if src.Size() != int64(buf.Len()) {
 		t.Errorf("size %d, want the compressed size %d", src.Size(), buf.Len())
 	}
-	stdin, err := OpenSource("-", bytes.NewReader(buf.Bytes()))
+	stdin, err := OpenSource("-", bytes.NewReader(buf.Bytes()), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -393,7 +393,7 @@ func TestOpenSourceTotal(t *testing.T) {
 		{"-", strings.NewReader("x"), 0},
 		{"-", f, 5},
 	} {
-		src, err := OpenSource(tt.name, tt.stdin)
+		src, err := OpenSource(tt.name, tt.stdin, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -21,6 +21,7 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 	maxField := fs.Int("max-field-bytes", etl.DefaultMaxFieldBytes, "reject a record with a longer field (at most 64 MiB)")
 	maxMessages := fs.Int("max-messages", etl.DefaultMaxMessages, "reject a chat with more messages")
 	quiet := fs.Bool("quiet", false, "show no progress and no summary line of a file that loaded (errors and --json still appear)")
+	enc := fs.String("encoding", "utf-8", "encoding of the files: "+etl.EncodingNames)
 	dryRun := fs.Bool("dry-run", false, "read, validate and merge each file in a transaction that is rolled back; print what the load would do")
 	files, err := cl.parse(args)
 	if err != nil {
@@ -37,6 +38,9 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 	}
 	if opts.Location, err = time.LoadLocation(*tz); err != nil {
 		return usageError{fmt.Sprintf("--timezone: %v", err)}
+	}
+	if opts.Encoding, err = etl.EncodingByName(*enc); err != nil {
+		return cl.usage("--encoding: %v", err)
 	}
 	if *maxRejects != "" {
 		if opts.RejectBudget, err = store.ParseRejectBudget(*maxRejects); err != nil {
