@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
+	"log/slog"
 	"sync/atomic"
 
 	"github.com/chatstage/chatstage"
@@ -39,6 +39,6 @@ func runExport(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	fmt.Fprintln(e.stderr, exportSummary(*out, m))
+	e.note(slog.LevelInfo, exportSummary(*out, m), "export written", "dir", *out, "files", m.Files, "last_load_id", m.LastLoadID)
 	return nil
 }

@@ -77,8 +77,10 @@ func TestIngestProgressLog(t *testing.T) {
 	if strings.Contains(r.stderr, "\r") {
 		t.Error("a bar was drawn on a stderr that is not a terminal")
 	}
-	if !strings.Contains(r.stderr, "-: load 1 succeeded: 7 rows read") {
-		t.Errorf("no summary line:\n%s", r.stderr)
+	// The summary is a log record too, under --log-format json.
+	if !strings.Contains(r.stderr, `"msg":"load succeeded","file":"-","load":{"load_id":1,"source":"-","status":"succeeded"`) ||
+		!strings.Contains(r.stderr, `"rows_read":7,`) {
+		t.Errorf("no summary record:\n%s", r.stderr)
 	}
 }
 

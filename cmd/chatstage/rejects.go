@@ -11,6 +11,7 @@ func runRejects(ctx context.Context, e *env, args []string) error {
 		"chatstage rejects --load 12 --format csv > fix.csv   # fix fix.csv, then: chatstage ingest fix.csv", true)
 	loadID := cl.fs.Int64("load", 0, "only the rejects of this load (default: every load)")
 	format := cl.fs.String("format", "table", "table: one line per reject; csv: the raw records under their file's header, to fix and ingest again")
+	asJSON := cl.fs.Bool("json", false, "print one JSON object per reject on stdout (JSON lines) instead of the table")
 	rest, err := cl.parse(args)
 	if err != nil {
 		return err
@@ -20,6 +21,8 @@ func runRejects(ctx context.Context, e *env, args []string) error {
 		return cl.usage("unexpected argument %q", rest[0])
 	case *format != "table" && *format != "csv":
 		return usageError{fmt.Sprintf("--format %q: want table or csv", *format)}
+	case *asJSON && *format == "csv":
+		return usageError{"--json and --format csv: choose one"}
 	case *loadID < 0:
 		return usageError{"--load must be a load id"}
 	}
@@ -37,9 +40,12 @@ func runRejects(ctx context.Context, e *env, args []string) error {
 		ids[i] = l.LoadID
 	}
 	w := bufio.NewWriter(e.stdout)
-	if *format == "csv" {
+	switch {
+	case *format == "csv":
 		err = writeRejectsCSV(ctx, w, st, loads, ids, cl.logger)
-	} else {
+	case *asJSON:
+		err = writeRejectsJSON(ctx, w, st, loads, ids)
+	default:
 		err = writeRejectsTable(ctx, w, st, loads, ids)
 	}
 	if ferr := w.Flush(); err == nil {

@@ -59,6 +59,32 @@ func writeRejectsCSV(ctx context.Context, w io.Writer, st *store.Store, loads []
 	return err
 }
 
+// rejectOut is one line of rejects --json: a reject, with its load's
+// source. Its raw text is the record as in the file.
+type rejectOut struct {
+	LoadID     int64  `json:"load_id"`
+	Source     string `json:"source"`
+	Line       int64  `json:"line"`
+	ReasonCode string `json:"reason_code"`
+	Reason     string `json:"reason"`
+	Raw        string `json:"raw"`
+}
+
+// writeRejectsJSON writes one JSON object per reject, in load and line
+// order, streaming like the table: memory stays flat however many there
+// are.
+func writeRejectsJSON(ctx context.Context, w io.Writer, st *store.Store, loads []store.RejectsLoad, ids []int64) error {
+	sources := make(map[int64]string, len(loads))
+	for _, l := range loads {
+		sources[l.LoadID] = l.Source
+	}
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return st.RejectsEach(ctx, ids, func(r *store.Reject) error {
+		return enc.Encode(rejectOut{r.LoadID, sources[r.LoadID], r.Line, r.ReasonCode, r.Reason, r.Raw})
+	})
+}
+
 func writeRejectsTable(ctx context.Context, w io.Writer, st *store.Store, loads []store.RejectsLoad, ids []int64) error {
 	var total int64
 	for _, l := range loads {

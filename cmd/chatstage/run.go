@@ -143,22 +143,30 @@ func (e *env) exit(ctx context.Context, name string, err error) int {
 		}
 		return exitUsage
 	case ctx.Err() != nil:
-		fmt.Fprintf(e.stderr, "chatstage: %s: interrupted; nothing of the interrupted work was written\n", name)
+		code := exitInterrupted
 		var sc signalCause
 		if errors.As(context.Cause(ctx), &sc) {
-			return exitCodeFor(sc.sig)
+			code = exitCodeFor(sc.sig)
 		}
-		return exitInterrupted
+		e.fail(name, "interrupted; nothing of the interrupted work was written", code)
+		return code
 	case errors.Is(err, errQuiet) && errors.Is(err, store.ErrRejectBudget):
 		return exitRejectBudget
 	case errors.Is(err, errQuiet):
 		return exitFailure
 	case errors.Is(err, store.ErrRejectBudget):
-		fmt.Fprintf(e.stderr, "chatstage: %s: %v\n", name, err)
+		e.fail(name, err.Error(), exitRejectBudget)
 		return exitRejectBudget
 	}
-	fmt.Fprintf(e.stderr, "chatstage: %s: %v\n", name, err)
+	e.fail(name, err.Error(), exitFailure)
 	return exitFailure
+}
+
+// fail prints the line that says why a command failed: "chatstage: what:
+// why", or under --log-format json an error record with the command and
+// the exit code.
+func (e *env) fail(what, why string, code int) {
+	e.note(slog.LevelError, "chatstage: "+what+": "+why, why, "command", what, "exit_code", code)
 }
 
 // pgEnvSet reports whether a libpq variable (PG...) is set: then the user

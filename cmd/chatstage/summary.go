@@ -2,8 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 
 	"github.com/chatstage/chatstage"
@@ -14,15 +16,23 @@ import (
 // stdout, JSON for machines.
 
 // ingestPrint says what a load did: the summary line on stderr, and with
-// --json its record on stdout; a dry run's answer goes to stdout.
+// --json its record on stdout; a dry run's answer goes to stdout. A file
+// refused whole has no load, but --json still says so, so that a script
+// gets one object for every file that was read.
 func ingestPrint(e *env, name string, res chatstage.LoadResult, err error, asJSON, quiet, dryRun bool) error {
+	if errors.Is(err, chatstage.ErrRefused) {
+		if asJSON {
+			return json.NewEncoder(e.stdout).Encode(refusedOut{Source: name, Status: "refused", Error: err.Error(), DryRun: dryRun})
+		}
+		return nil
+	}
 	if dryRun {
 		if err == nil {
 			return printDryRun(e.stdout, name, res, asJSON)
 		}
 		return nil
 	}
-	if res.LoadID == 0 { // refused: no load was recorded
+	if res.LoadID == 0 { // no load was recorded (the file could not be opened)
 		return nil
 	}
 	if asJSON {
@@ -31,9 +41,22 @@ func ingestPrint(e *env, name string, res chatstage.LoadResult, err error, asJSO
 		}
 	}
 	if !quiet || res.Status != "succeeded" {
-		fmt.Fprintln(e.stderr, summaryLine(name, res.LoadResult))
+		level := slog.LevelInfo
+		if res.Status != "succeeded" {
+			level = slog.LevelError
+		}
+		e.note(level, summaryLine(name, res.LoadResult), "load "+res.Status, "file", name, "load", res.LoadResult)
 	}
 	return nil
+}
+
+// refusedOut is what ingest --json prints for a file refused whole: no
+// load was recorded, so it has no load_id and no counts.
+type refusedOut struct {
+	Source string `json:"source"`
+	Status string `json:"status"` // refused
+	Error  string `json:"error"`
+	DryRun bool   `json:"dry_run,omitempty"`
 }
 
 func summaryLine(name string, l store.LoadResult) string {
