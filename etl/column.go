@@ -80,11 +80,19 @@ func (e *HeaderError) Error() string {
 		return fmt.Sprintf("bad header: the header name %q holds a line break", text)
 	}
 	var parts []string
-	if len(e.Missing) > 0 {
-		parts = append(parts, "missing required column(s) "+strings.Join(e.Missing, ", "))
+	switch len(e.Missing) {
+	case 0:
+	case 1:
+		parts = append(parts, "missing the required column "+e.Missing[0])
+	default:
+		parts = append(parts, "missing the required columns "+strings.Join(e.Missing, ", "))
 	}
-	if len(e.Duplicate) > 0 {
-		parts = append(parts, "column(s) named twice: "+strings.Join(e.Duplicate, ", "))
+	switch len(e.Duplicate) {
+	case 0:
+	case 1:
+		parts = append(parts, "a column named twice: "+e.Duplicate[0])
+	default:
+		parts = append(parts, "columns named twice: "+strings.Join(e.Duplicate, ", "))
 	}
 	return "bad header: " + strings.Join(parts, "; ")
 }

@@ -192,7 +192,7 @@ func (r *Reader) Next() (Record, error) {
 	case err == io.EOF:
 		return Record{}, io.EOF
 	case err != nil:
-		return Record{}, fmt.Errorf("reading the record after line %d: %w", r.lastLine, err)
+		return Record{}, fmt.Errorf("the record after line %d: %w", r.lastLine, err) // the caller says it was reading
 	}
 	r.lastLine = sr.startLine
 	raw := sr.raw
@@ -214,8 +214,12 @@ func (r *Reader) Next() (Record, error) {
 	fields := sr.fields
 	line := sr.startLine
 	if len(fields) != r.h.fields {
+		noun := "fields"
+		if len(fields) == 1 {
+			noun = "field"
+		}
 		return Record{}, r.reject(line, RejectFieldCount,
-			fmt.Sprintf("has %d fields, the header has %d", len(fields), r.h.fields), raw)
+			fmt.Sprintf("has %d %s, the header has %d", len(fields), noun, r.h.fields), raw)
 	}
 	rec := Record{Line: line, fields: fields, Bytes: int(sr.size)}
 	for c, i := range r.h.index {

@@ -95,7 +95,7 @@ func utf16Bytes(s string, bigEndian, bom bool) []byte {
 
 // TestReaderHeaderOtherFormats: a header that names the required columns
 // when split on a tab or a semicolon, or a file in UTF-16, is refused with
-// a message that says so, not "missing required column(s)".
+// a message that says so, not "missing the required columns".
 func TestReaderHeaderOtherFormats(t *testing.T) {
 	t.Parallel()
 	const row = "2025-07-01T08:05:00,[],C-1\n"
@@ -117,7 +117,7 @@ func TestReaderHeaderOtherFormats(t *testing.T) {
 		{"UTF-16LE without a BOM", utf16Bytes("chat_id,updated_at,conversation_log\n"+row, false, false),
 			"bad header: the file looks UTF-16 (NUL bytes between the letters of its header); chatstage reads UTF-8"},
 		{"tab, a required column missing", []byte("chat_id\tslug\tupdated_at\n"),
-			"bad header: missing required column(s) chat_id, updated_at, conversation_log"},
+			"bad header: missing the required columns chat_id, updated_at, conversation_log"},
 	}
 	for _, tt := range tests {
 		_, err := NewReader(bytes.NewReader(tt.src), ReaderOptions{})
@@ -401,5 +401,14 @@ func TestOpenSourceTotal(t *testing.T) {
 			t.Errorf("%s: total %d, want %d", tt.name, src.Total, tt.want)
 		}
 		src.Close()
+	}
+}
+
+// TestReaderFieldCountReason: the reason's noun agrees with the count.
+func TestReaderFieldCountReason(t *testing.T) {
+	t.Parallel()
+	_, rejs := readAll(t, testHeader+"C-1\nC-2,s\n")
+	if len(rejs) != 2 || rejs[0].Reason != "has 1 field, the header has 13" || rejs[1].Reason != "has 2 fields, the header has 13" {
+		t.Errorf("rejects = %+v", rejs)
 	}
 }

@@ -76,6 +76,8 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 		switch {
 		case errors.Is(err, store.ErrRejectBudget):
 			return &labeled{"ingest " + name, err}
+		case err != nil && res.LoadID != 0:
+			return &labeled{fmt.Sprintf("ingest %s (load %d) into %s", name, res.LoadID, st.Target()), err}
 		case err != nil:
 			return &labeled{"ingest " + name + " into " + st.Target(), err}
 		case *dryRun && res.Error != "":

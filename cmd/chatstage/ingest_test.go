@@ -111,7 +111,7 @@ func TestIngestRefusesBadFiles(t *testing.T) {
 	utf16 := filepath.Join(dir, "utf16.csv")
 	os.WriteFile(utf16, []byte("\xFF\xFEc\x00h\x00a\x00t\x00_\x00i\x00d\x00\n\x00"), 0o600)
 	tests := []struct{ file, want string }{
-		{noUpdated, "missing required column(s) updated_at"},
+		{noUpdated, "missing the required column updated_at"},
 		{tsv, "the header looks tab-separated; chatstage reads comma-separated files"},
 		{semicolons, "the header looks semicolon-separated; chatstage reads comma-separated files"},
 		{utf16, "the file looks UTF-16 (it starts with the byte-order mark FF FE)"},

@@ -105,7 +105,7 @@ func writeRejectsTable(ctx context.Context, w io.Writer, st *store.Store, loads 
 	if err := t.write(w); err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(w, "%d rejects in %d load(s); see them as CSV with --format csv\n", total, len(loads))
+	_, err = fmt.Fprintf(w, "%s in %s; see them as CSV with --format csv\n", plural(total, "reject", "rejects"), plural(len(loads), "load", "loads"))
 	return err
 }
 
@@ -140,15 +140,15 @@ func printDryRun(w io.Writer, name string, res chatstage.LoadResult, asJSON bool
 		return json.NewEncoder(w).Encode(dryRun{LoadResult: l, DryRun: true, FirstRejects: first})
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: dry run, nothing written: %d rows read, %d rejected, %d new versions; chats %d inserted, %d updated, %d unchanged, %d stale; %d messages written\n",
-		name, l.RowsRead, l.RowsRejected, l.VersionsNew,
-		l.ChatsInserted, l.ChatsUpdated, l.ChatsUnchanged, l.ChatsStale, l.MessagesWritten)
+	fmt.Fprintf(&b, "%s: dry run, nothing written: %s read, %s rejected; would write %s and %s; %s\n",
+		name, plural(l.RowsRead, "row", "rows"), thousands(l.RowsRejected), plural(l.VersionsNew, "new version", "new versions"),
+		plural(l.MessagesWritten, "message", "messages"), chatCounts(l))
 	if l.Error != "" {
 		fmt.Fprintf(&b, "%s: %s\n", name, l.Error)
 	}
 	if len(first) > 0 {
 		if int64(len(first)) < l.RowsRejected {
-			fmt.Fprintf(&b, "first %d of %d rejects:\n", len(first), l.RowsRejected)
+			fmt.Fprintf(&b, "first %d of %s:\n", len(first), plural(l.RowsRejected, "reject", "rejects"))
 		} else {
 			b.WriteString("rejects:\n")
 		}

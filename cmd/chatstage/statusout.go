@@ -70,8 +70,8 @@ func writeStatus(w io.Writer, target string, s store.Status) error {
 	}
 	if s.Staging {
 		t := s.Totals
-		fmt.Fprintf(&b, "\ntotals: %s chats, %s versions, %s messages, %s rejects, %s loads\n",
-			thousands(t.Chats), thousands(t.Versions), thousands(t.Messages), thousands(t.Rejects), thousands(t.Loads))
+		fmt.Fprintf(&b, "\ntotals: %s, %s, %s, %s, %s\n", plural(t.Chats, "chat", "chats"), plural(t.Versions, "version", "versions"),
+			plural(t.Messages, "message", "messages"), plural(t.Rejects, "reject", "rejects"), plural(t.Loads, "load", "loads"))
 	}
 	var applied int
 	var pending []string

@@ -63,9 +63,15 @@ func summaryLine(name string, l store.LoadResult) string {
 	if l.Status != "succeeded" {
 		return fmt.Sprintf("%s: load %d %s: %s", name, l.LoadID, l.Status, l.Error)
 	}
-	return fmt.Sprintf("%s: load %d succeeded: %d rows read, %d rejected, %d new versions; chats %d inserted, %d updated, %d unchanged, %d stale; %d messages written",
-		name, l.LoadID, l.RowsRead, l.RowsRejected, l.VersionsNew,
-		l.ChatsInserted, l.ChatsUpdated, l.ChatsUnchanged, l.ChatsStale, l.MessagesWritten)
+	return fmt.Sprintf("%s: load %d succeeded: %s read, %s rejected, %s; %s; %s written",
+		name, l.LoadID, plural(l.RowsRead, "row", "rows"), thousands(l.RowsRejected),
+		plural(l.VersionsNew, "new version", "new versions"), chatCounts(l), plural(l.MessagesWritten, "message", "messages"))
+}
+
+// chatCounts is the per-chat outcome of a load (contract section 3).
+func chatCounts(l store.LoadResult) string {
+	return fmt.Sprintf("chats %s inserted, %s updated, %s unchanged, %s stale",
+		thousands(l.ChatsInserted), thousands(l.ChatsUpdated), thousands(l.ChatsUnchanged), thousands(l.ChatsStale))
 }
 
 // exportSummary is the one line export prints on stderr.
@@ -76,7 +82,7 @@ func exportSummary(dir string, m chatstage.Manifest) string {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		fmt.Fprintf(&b, "%s %d rows %d bytes", f.Name, f.Rows, f.Bytes)
+		fmt.Fprintf(&b, "%s %s %s", f.Name, plural(f.Rows, "row", "rows"), plural(f.Bytes, "byte", "bytes"))
 	}
 	if m.LastLoadID == 0 {
 		b.WriteString(" (no load yet)")
@@ -91,7 +97,7 @@ func exportSummary(dir string, m chatstage.Manifest) string {
 func writeReportSummary(w io.Writer, dir string, r chatstage.ReportResult) error {
 	var b strings.Builder
 	for _, f := range r.Files {
-		fmt.Fprintf(&b, "wrote %s: %s rows\n", strings.TrimSuffix(dir, "/")+"/"+f.Name, thousands(f.Rows))
+		fmt.Fprintf(&b, "wrote %s: %s\n", strings.TrimSuffix(dir, "/")+"/"+f.Name, plural(f.Rows, "row", "rows"))
 	}
 	fmt.Fprintf(&b, "chats: %s; the user spoke in %s (%s)\n", thousands(r.Chats), thousands(r.UserSpoke), share(r.UserSpoke, r.Chats))
 	perChat := "0"
