@@ -25,6 +25,13 @@ type Manifest struct {
 	LastLoadID int64 `json:"last_load_id"`
 	// ExportedAt is the database's time of the snapshot, in UTC.
 	ExportedAt time.Time `json:"exported_at"`
+	// EscapeFormulas says the files' cells that started with =, +, - or @
+	// were prefixed with ' (ExportOptions.EscapeFormulas): their values
+	// differ from the contract's, and a reader must know.
+	EscapeFormulas bool `json:"escape_formulas"`
+	// RunningLoads are the loads that were running at the snapshot: not
+	// in the files. Not written to manifest.json.
+	RunningLoads []int64 `json:"-"`
 }
 
 // FileInfo describes one written file.
@@ -40,7 +47,7 @@ type FileInfo struct {
 type ExportOptions struct {
 	// EscapeFormulas prefixes with ' every cell that starts with =, +, -
 	// or @, so that a spreadsheet shows it as text (this changes the
-	// contract's values; manifest.json does not say so).
+	// contract's values; manifest.json says so).
 	EscapeFormulas bool
 	// Lines, when set, counts the CSV lines written so far (headers
 	// included), for a progress report read from another goroutine.
@@ -69,7 +76,8 @@ func Export(ctx context.Context, st *store.Store, dir string, opts ExportOptions
 		return m, err
 	}
 	defer sn.Close()
-	m.LastLoadID, m.ExportedAt = sn.LastLoadID, sn.TakenAt
+	m.LastLoadID, m.ExportedAt, m.RunningLoads = sn.LastLoadID, sn.TakenAt, sn.RunningLoads
+	m.EscapeFormulas = opts.EscapeFormulas
 	set, err := deliver.Begin(dir, "export")
 	if err != nil {
 		return m, fmt.Errorf("writing into %s: %w", dir, err)

@@ -39,6 +39,7 @@ func runExport(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	e.note(slog.LevelInfo, exportSummary(*out, m), "export written", "dir", *out, "files", m.Files, "last_load_id", m.LastLoadID)
+	e.note(slog.LevelInfo, exportSummary(*out, m), "export written", "dir", *out, "files", m.Files, "last_load_id", m.LastLoadID,
+		"running_loads", m.RunningLoads, "escape_formulas", m.EscapeFormulas)
 	return nil
 }

@@ -604,3 +604,40 @@ func TestExportUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestExportDuringARunningLoad: an export while a load runs says that
+// load is not in its files, rather than "(no load yet)" when loads exist.
+func TestExportDuringARunningLoad(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := dbtest.URL(t)
+	st, err := store.Open(ctx, url, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	begin := func() *store.Load {
+		t.Helper()
+		l, err := st.LoadBegin(ctx, store.LoadParams{Source: "running.csv", Header: "chat_id,updated_at,conversation_log"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	first := begin()
+	r := runCLI(t, url, nil, "export", "--quiet", "--out", t.TempDir())
+	if r.code != exitOK || !strings.Contains(r.stderr, "(no load has succeeded yet; load 1 is running and not in them)") {
+		t.Errorf("export during the first load: exit %d, %q", r.code, r.stderr)
+	}
+	first.Fail(ctx, store.SourceInfo{}, errors.New("test: given up"))
+	first.Close()
+	if r := runCLI(t, url, nil, "ingest", writeSource(t, "a.csv", chatRow("C-1", "2025-07-01T08:05:00", "a"))); r.code != exitOK {
+		t.Fatal(r.stderr)
+	}
+	third := begin()
+	defer third.Close()
+	r = runCLI(t, url, nil, "export", "--quiet", "--out", t.TempDir())
+	if r.code != exitOK || !strings.Contains(r.stderr, "(last load 2; load 3 is running and not in them)") {
+		t.Errorf("export during a later load: exit %d, %q", r.code, r.stderr)
+	}
+}

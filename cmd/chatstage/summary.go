@@ -84,13 +84,35 @@ func exportSummary(dir string, m chatstage.Manifest) string {
 		}
 		fmt.Fprintf(&b, "%s %s %s", f.Name, plural(f.Rows, "row", "rows"), plural(f.Bytes, "byte", "bytes"))
 	}
-	if m.LastLoadID == 0 {
+	running := ""
+	switch len(m.RunningLoads) {
+	case 0:
+	case 1:
+		running = fmt.Sprintf("; load %d is running and not in them", m.RunningLoads[0])
+	default:
+		running = fmt.Sprintf("; loads %s are running and not in them", joinIDs(m.RunningLoads))
+	}
+	switch {
+	case m.LastLoadID != 0:
+		fmt.Fprintf(&b, " (last load %d%s)", m.LastLoadID, running)
+	case running != "":
+		fmt.Fprintf(&b, " (no load has succeeded yet%s)", running)
+	default:
 		b.WriteString(" (no load yet)")
-	} else {
-		fmt.Fprintf(&b, " (last load %d)", m.LastLoadID)
+	}
+	if m.EscapeFormulas {
+		b.WriteString(", formulas escaped")
 	}
 	fmt.Fprintf(&b, " in %s", dir)
 	return b.String()
+}
+
+func joinIDs(ids []int64) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = fmt.Sprint(id)
+	}
+	return strings.Join(s, ", ")
 }
 
 // writeReportSummary prints what the files hold in a few lines.
