@@ -8,13 +8,14 @@ import (
 
 	"github.com/chatstage/chatstage/internal/dbtest"
 	"github.com/chatstage/chatstage/internal/pgcluster"
+	"github.com/chatstage/chatstage/internal/testnote"
 )
 
 // benchCheck runs scripts/bench.sh --check against the server at admin.
 func benchCheck(t *testing.T, admin string, env ...string) (int, string) {
 	t.Helper()
 	if _, err := exec.LookPath("psql"); err != nil {
-		t.Skip("SKIPPED: scripts/bench.sh needs psql")
+		testnote.Skipf(t, "SKIPPED: the scripts/bench.sh tests need psql")
 	}
 	cmd := exec.Command("bash", "../../scripts/bench.sh", "--check")
 	cmd.Env = append(append(os.Environ(), "BENCH_ADMIN_URL="+admin), env...)

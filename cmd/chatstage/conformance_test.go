@@ -2,21 +2,17 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/chatstage/chatstage/internal/dbtest"
+	"github.com/chatstage/chatstage/internal/testnote"
 	"github.com/chatstage/chatstage/store"
 )
 
-// The contract's own material sits beside the repository, not in it.
-const (
-	conformanceDir = "../../../shared/conformance"
-	sharedSample   = "../../../shared/data/source_chat_data.csv"
-)
+// The contract's own material sits beside the repository, not in it
+// (sharedDir).
 
 // conformanceExpect is a case's expect.json.
 type conformanceExpect struct {
@@ -75,10 +71,8 @@ func (want conformanceLoad) check(t *testing.T, what string, got store.LoadResul
 // give the case's chats.csv and messages.csv byte for byte.
 func TestConformance(t *testing.T) {
 	t.Parallel()
+	conformanceDir := needShared(t, "conformance")
 	entries, err := os.ReadDir(conformanceDir)
-	if errors.Is(err, fs.ErrNotExist) {
-		t.Skipf("skipping: %s is absent (the shared contract folder must sit beside the repository)", conformanceDir)
-	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +88,7 @@ func TestConformance(t *testing.T) {
 			if _, err := os.Stat(filepath.Join(dir, "plan.json")); err == nil {
 				// A sequence case (plan.json: snapshots, erasures, past and
 				// delta exports) needs the lifecycle of contract section 6.
-				t.Skipf("SKIPPED conformance case %s: a sequence case (plan.json); chatstage does not run those yet", ent.Name())
+				testnote.Skipf(t, "SKIPPED conformance case %s: a sequence case (plan.json); chatstage does not run those yet", ent.Name())
 			}
 			conformanceCase(t, dir)
 		})
@@ -156,9 +150,7 @@ func conformanceCase(t *testing.T, dir string) {
 // messages, the exact headers.
 func TestExportSharedSample(t *testing.T) {
 	t.Parallel()
-	if _, err := os.Stat(sharedSample); err != nil {
-		t.Skipf("skipping: %s is absent (the shared contract folder must sit beside the repository)", sharedSample)
-	}
+	sharedSample := needShared(t, "data/source_chat_data.csv")
 	url := dbtest.URL(t)
 	if n := exportIngest(t, url, sharedSample); n != 0 {
 		t.Errorf("%d rows rejected, want 0", n)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/chatstage/chatstage/internal/dbtest"
 	"github.com/chatstage/chatstage/internal/pgcluster"
+	"github.com/chatstage/chatstage/internal/testnote"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -56,10 +57,10 @@ func TestReadmeMainCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	if server.Host != "127.0.0.1:5432" || server.User.Username() != "postgres" {
-		t.Skipf("SKIPPED TestReadmeMainCommand: its command names postgres@127.0.0.1:5432; the test server is %s", server.Host)
+		testnote.Skipf(t, "SKIPPED TestReadmeMainCommand: its command names postgres@127.0.0.1:5432; the test server is %s", server.Host)
 	}
 	if _, err := exec.LookPath("createdb"); err != nil {
-		t.Skip("SKIPPED TestReadmeMainCommand: no createdb on the PATH")
+		testnote.Skipf(t, "SKIPPED TestReadmeMainCommand: no createdb on the PATH")
 	}
 	var b [6]byte
 	rand.Read(b[:])

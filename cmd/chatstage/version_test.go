@@ -7,6 +7,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"testing"
+
+	"github.com/chatstage/chatstage/internal/testnote"
 )
 
 func TestVersionString(t *testing.T) {
@@ -44,7 +46,7 @@ func TestVersionOfABuild(t *testing.T) {
 		t.Helper()
 		out, err := exec.Command("git", append([]string{"-C", dir}, args...)...).Output()
 		if err != nil {
-			t.Skipf("SKIPPED TestVersionOfABuild: git %s: %v (not a git checkout?)", strings.Join(args, " "), err)
+			testnote.Skipf(t, "SKIPPED TestVersionOfABuild: git %s: %v (not a git checkout?)", strings.Join(args, " "), err)
 		}
 		return strings.TrimSpace(string(out))
 	}

@@ -24,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatstage/chatstage/internal/testnote"
 	"github.com/chatstage/chatstage/migrations"
 	"github.com/chatstage/chatstage/store"
 	"github.com/jackc/pgx/v5"
@@ -112,6 +113,10 @@ func migrationsHash() (string, error) {
 func template(ctx context.Context, base string) (string, error) {
 	templateOnce.Do(func() {
 		templateName, templateErr = makeTemplate(ctx, base)
+		if templateErr == nil && os.Getenv(EnvURL) != "" { // a container's goes with it
+			testnote.Note("NOTE: the tests keep their template database %s on the server of %s; README.md says how to drop it",
+				templateName, EnvURL)
+		}
 	})
 	return templateName, templateErr
 }
