@@ -61,3 +61,36 @@ func TestDocsFuzzCommands(t *testing.T) {
 		t.Error("no fuzz command found in the docs")
 	}
 }
+
+// TestRulesAreInTheRepository: docs/rules.md states the rules (the
+// headers there are those the export views write), and no document sends
+// a reader outside the repository for them.
+func TestRulesAreInTheRepository(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../../docs/rules.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules := string(b)
+	for _, h := range []string{contractChatsHeader, contractMessagesHeader} {
+		if !strings.Contains(rules, "```\n"+h+"\n```") {
+			t.Errorf("docs/rules.md lacks the header %.40s...", h)
+		}
+	}
+	for _, section := range []string{"## 1. The source file", "## 2. One record", "## 3. Versions", "## 4. The deliverables",
+		"## 6. Over time: retired chats, erasure, past and delta deliverables"} {
+		if !strings.Contains(rules, section) {
+			t.Errorf("docs/rules.md has no section %q", section)
+		}
+	}
+	docs, _ := filepath.Glob("../../docs/*.md")
+	for _, doc := range append(docs, "../../README.md") {
+		b, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(b), "CONTRACT.md") {
+			t.Errorf("%s points to CONTRACT.md, outside the repository; docs/rules.md has the rules", doc)
+		}
+	}
+}
