@@ -57,7 +57,7 @@ func versionString(linked string, bi *debug.BuildInfo) string {
 			details = append(details, t)
 		}
 	} else {
-		details = append(details, "no commit recorded: built by go run, or outside a git checkout")
+		details = append(details, "no commit recorded: built by go run, with -buildvcs=false, or outside a git checkout")
 	}
 	if bi.GoVersion != "" {
 		details = append(details, bi.GoVersion)

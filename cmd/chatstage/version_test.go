@@ -26,7 +26,7 @@ func TestVersionString(t *testing.T) {
 		{"", &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "v1.4.0"},
 			Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "abc"}, {Key: "vcs.modified", Value: "false"}}}, "v1.4.0 (commit abc, go1.26.8)"},
 		{"", &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"}},
-			"dev (no commit recorded: built by go run, or outside a git checkout, go1.26.8)"},
+			"dev (no commit recorded: built by go run, with -buildvcs=false, or outside a git checkout, go1.26.8)"},
 		{"", nil, "dev (no build information)"},
 	} {
 		if got := versionString(tt.linked, tt.bi); got != tt.want {
