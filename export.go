@@ -42,6 +42,13 @@ type Manifest struct {
 	// as its Since.
 	Since   int64 `json:"since,omitempty"`
 	Through int64 `json:"through,omitempty"`
+	// EscapeFormulas says the files' cells that started with =, +, - or @
+	// were prefixed with ' (ExportOptions.EscapeFormulas): their values
+	// differ from the contract's, and a reader must know.
+	EscapeFormulas bool `json:"escape_formulas"`
+	// RunningLoads are the loads that were running at the snapshot: not
+	// in the files. Not written to manifest.json.
+	RunningLoads []int64 `json:"-"`
 }
 
 // FileInfo describes one written file.
@@ -94,7 +101,7 @@ type ExportOptions struct {
 	Formats []Format
 	// EscapeFormulas prefixes with ' every CSV cell that starts with =, +,
 	// - or @, so that a spreadsheet shows it as text (this changes the
-	// contract's values; manifest.json does not say so). It applies to
+	// contract's values; manifest.json says so). It applies to
 	// the CSV files only: the Parquet files keep the contract's values,
 	// since programs read them, not spreadsheets.
 	EscapeFormulas bool
@@ -193,7 +200,8 @@ func Export(ctx context.Context, st *store.Store, dir string, opts ExportOptions
 		return m, err
 	}
 	defer sn.Close()
-	m.LastLoadID, m.ExportedAt = sn.LastLoadID, sn.TakenAt
+	m.LastLoadID, m.ExportedAt, m.RunningLoads = sn.LastLoadID, sn.TakenAt, sn.RunningLoads
+	m.EscapeFormulas = opts.EscapeFormulas
 	switch {
 	case asOf:
 		load := opts.AsOfLoad

@@ -14,6 +14,7 @@ import (
 
 	"github.com/chatstage/chatstage/etl"
 	"github.com/chatstage/chatstage/store"
+	"golang.org/x/text/encoding"
 )
 
 // ErrRefused: a source file was refused whole (no header, a required
@@ -28,6 +29,11 @@ type IngestOptions struct {
 	// Location is the time zone of timestamps written without one; nil
 	// means UTC.
 	Location *time.Location
+	// Encoding decodes a source that is not UTF-8 (etl.EncodingByName:
+	// Windows-1252, Latin-1, UTF-16); nil reads UTF-8 and warns, through
+	// Logger, when most of a file's non-ASCII bytes are not UTF-8. The
+	// load's size and SHA-256 stay those of the bytes as stored.
+	Encoding encoding.Encoding
 	// MaxFieldBytes rejects a record with a longer field (at most
 	// etl.MaxFieldBytesLimit); 0 means etl.DefaultMaxFieldBytes.
 	MaxFieldBytes int
@@ -109,7 +115,7 @@ type LoadResult struct {
 func Ingest(ctx context.Context, st *store.Store, source string, opts IngestOptions) (LoadResult, error) {
 	var res LoadResult
 	logger := cmp.Or(opts.Logger, slog.New(slog.DiscardHandler))
-	src, err := etl.OpenSource(source, opts.Stdin)
+	src, err := etl.OpenSource(source, opts.Stdin, opts.Encoding)
 	if err != nil {
 		return res, err
 	}
@@ -149,6 +155,9 @@ func Ingest(ctx context.Context, st *store.Store, source string, opts IngestOpti
 			err = fmt.Errorf("reading %s: %w", source, err)
 		}
 	}
+	if err == nil {
+		encodingWarn(source, src.UTF8(), logger)
+	}
 	read := store.SourceInfo{SizeBytes: src.Size(), SHA256: src.SHA256(), Suppressed: rd.Suppressed()}
 	res.FirstRejects = p.sample.rejects()
 	if err != nil {
@@ -179,6 +188,24 @@ func ingestFail(ctx context.Context, load *store.Load, res *LoadResult, read sto
 	res.Status, res.Error = "failed", cause.Error()
 	res.SizeBytes, res.SHA256 = read.SizeBytes, hex.EncodeToString(read.SHA256)
 	return err
+}
+
+// encodingWarn warns when a file read as UTF-8 does not look like UTF-8:
+// its letters were replaced with U+FFFD, and the load succeeds all the
+// same, so the warning is the user's one chance to notice.
+func encodingWarn(source string, st etl.UTF8Stats, logger *slog.Logger) {
+	likely, ok := st.Suspect()
+	if !ok {
+		return
+	}
+	what := fmt.Sprintf("%d bytes that are not UTF-8 were", st.Invalid)
+	if st.Invalid == 1 {
+		what = "1 byte that is not UTF-8 was"
+	}
+	logger.Warn(fmt.Sprintf("the file does not look like UTF-8 but like %s: %s replaced with U+FFFD; "+
+		"load it again naming its encoding (ingest --encoding %s)", likely, what, likely),
+		"file", source, "invalid_bytes", st.Invalid, "invalid_percent_of_non_ascii", int(st.Share()),
+		"likely_encoding", likely)
 }
 
 // progressReader counts the bytes of the source that the CSV reader has

@@ -50,9 +50,23 @@ type HeaderError struct {
 	// in bare CRs (old Mac and some Excel exports), so the whole file
 	// reads as one record.
 	BareCR bool
+	// Separator names the character the header is separated by instead of
+	// commas ("tab", "semicolon"): split on it, the header names every
+	// required column. Excel's "CSV" in many locales uses semicolons.
+	Separator string
+	// UTF16 says why the file looks UTF-16 rather than UTF-8: its
+	// byte-order mark ("FF FE"), or NUL bytes between the header's letters.
+	UTF16 string
 }
 
 func (e *HeaderError) Error() string {
+	switch {
+	case e.UTF16 != "":
+		return fmt.Sprintf("bad header: the file looks UTF-16 (%s); chatstage reads UTF-8: convert it, "+
+			"or name its encoding (ingest --encoding utf-16)", e.UTF16)
+	case e.Separator != "":
+		return fmt.Sprintf("bad header: the header looks %s-separated; chatstage reads comma-separated files", e.Separator)
+	}
 	if e.LineBreak != "" {
 		text := e.LineBreak
 		if len(text) > 80 {
@@ -66,11 +80,19 @@ func (e *HeaderError) Error() string {
 		return fmt.Sprintf("bad header: the header name %q holds a line break", text)
 	}
 	var parts []string
-	if len(e.Missing) > 0 {
-		parts = append(parts, "missing required column(s) "+strings.Join(e.Missing, ", "))
+	switch len(e.Missing) {
+	case 0:
+	case 1:
+		parts = append(parts, "missing the required column "+e.Missing[0])
+	default:
+		parts = append(parts, "missing the required columns "+strings.Join(e.Missing, ", "))
 	}
-	if len(e.Duplicate) > 0 {
-		parts = append(parts, "column(s) named twice: "+strings.Join(e.Duplicate, ", "))
+	switch len(e.Duplicate) {
+	case 0:
+	case 1:
+		parts = append(parts, "a column named twice: "+e.Duplicate[0])
+	default:
+		parts = append(parts, "columns named twice: "+strings.Join(e.Duplicate, ", "))
 	}
 	return "bad header: " + strings.Join(parts, "; ")
 }
@@ -125,10 +147,47 @@ func parseHeader(names []string) (*header, error) {
 		}
 	}
 	if len(missing) > 0 || len(dup) > 0 {
-		return nil, &HeaderError{Missing: missing, Duplicate: dup}
+		he := &HeaderError{Missing: missing, Duplicate: dup}
+		if len(missing) > 0 {
+			line := strings.Join(names, ",")
+			he.Separator = separatorOf(line)
+			if strings.Contains(line, "\x00") {
+				he.UTF16 = "NUL bytes between the letters of its header"
+			}
+		}
+		return nil, he
 	}
 	return h, nil
 }
+
+// separators are the characters a file exported as "CSV" is often
+// separated by instead of commas.
+var separators = []struct{ char, name string }{{"\t", "tab"}, {";", "semicolon"}, {"|", "pipe"}}
+
+// separatorOf names the separator that a header line read as one comma
+// field splits on into every required column, or returns "".
+func separatorOf(line string) string {
+	line = strings.TrimRight(line, "\r\n")
+	for _, sep := range separators {
+		names := map[string]bool{}
+		for _, f := range strings.Split(line, sep.char) {
+			names[strings.ToLower(strings.Trim(strings.TrimSpace(f), `"`))] = true
+		}
+		all := true
+		for _, c := range requiredColumns {
+			all = all && names[c.String()]
+		}
+		if all {
+			return sep.name
+		}
+	}
+	return ""
+}
+
+// utf16BOMs are the byte-order marks of UTF-16 (and of UTF-32, whose
+// little-endian one starts the same): a file that starts with one is not
+// UTF-8.
+var utf16BOMs = [][]byte{{0xFF, 0xFE}, {0xFE, 0xFF}}
 
 // HeaderLine renders a file's header names as one CSV line, as the file
 // had it (up to quoting), to keep with its load so that its rejects can be

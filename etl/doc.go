@@ -1,6 +1,6 @@
 // Package etl reads nightly source_chat_data.csv files and turns each record
 // into a validated, shaped chat version or a reject, following the data
-// contract (CONTRACT.md sections 1 and 2).
+// contract (docs/rules.md sections 1 and 2).
 //
 // It owns everything about the source format: CSV dialect, header matching,
 // UTF-8 sanitizing, timestamps, the JSON of conversation_log and

@@ -120,8 +120,14 @@ var bom = []byte("\xEF\xBB\xBF")
 // *HeaderError (errors.Is ErrBadHeader) for a header that is refused.
 func NewReader(r io.Reader, opts ReaderOptions) (*Reader, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
-	if head, _ := br.Peek(3); bytes.Equal(head, bom) {
+	head3, _ := br.Peek(3)
+	if bytes.Equal(head3, bom) {
 		br.Discard(3)
+	}
+	for _, b := range utf16BOMs {
+		if bytes.HasPrefix(head3, b) {
+			return nil, &HeaderError{UTF16: fmt.Sprintf("it starts with the byte-order mark % X", b)}
+		}
 	}
 	if err := bareCRCheck(br); err != nil {
 		return nil, err
@@ -142,6 +148,9 @@ func NewReader(r io.Reader, opts ReaderOptions) (*Reader, error) {
 	case err != nil:
 		return nil, fmt.Errorf("reading header: %w", err)
 	case head.err != nil:
+		if sep := separatorOf(string(head.raw)); sep != "" { // a quoted name before a tab, say
+			return nil, &HeaderError{Separator: sep}
+		}
 		return nil, fmt.Errorf("reading header: %w", head.err)
 	case head.tooLarge:
 		return nil, fmt.Errorf("reading header: over %d bytes", maxField)
@@ -207,7 +216,7 @@ func (r *Reader) next() (Record, error) {
 	case err == io.EOF:
 		return Record{}, io.EOF
 	case err != nil:
-		return Record{}, fmt.Errorf("reading the record after line %d: %w", r.lastLine, err)
+		return Record{}, fmt.Errorf("the record after line %d: %w", r.lastLine, err) // the caller says it was reading
 	}
 	r.lastLine = sr.startLine
 	raw := sr.raw
@@ -229,8 +238,12 @@ func (r *Reader) next() (Record, error) {
 	fields := sr.fields
 	line := sr.startLine
 	if len(fields) != r.h.fields {
+		noun := "fields"
+		if len(fields) == 1 {
+			noun = "field"
+		}
 		return Record{}, r.reject(line, RejectFieldCount,
-			fmt.Sprintf("has %d fields, the header has %d", len(fields), r.h.fields), raw)
+			fmt.Sprintf("has %d %s, the header has %d", len(fields), noun, r.h.fields), raw)
 	}
 	rec := Record{Line: line, fields: fields, Bytes: int(sr.size)}
 	for c, i := range r.h.index {

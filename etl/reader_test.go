@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf16"
 )
 
 const testHeader = "chat_id,slug,token,organization_id,conversation_log,structured_info,created_at,updated_at,language,is_test_chat,sentiment,resolution,message_count\n"
@@ -71,6 +72,58 @@ func TestReaderHeaderRefused(t *testing.T) {
 	}
 	if _, err := NewReader(strings.NewReader("\n\r\n"), ReaderOptions{}); !errors.Is(err, ErrNoHeader) {
 		t.Errorf("blank file: err = %v, want ErrNoHeader", err)
+	}
+}
+
+// utf16Bytes encodes s as UTF-16, little- or big-endian, with a byte-order
+// mark when bom.
+func utf16Bytes(s string, bigEndian, bom bool) []byte {
+	units := utf16.Encode([]rune(s))
+	if bom {
+		units = append([]uint16{0xFEFF}, units...)
+	}
+	var b []byte
+	for _, u := range units {
+		if bigEndian {
+			b = append(b, byte(u>>8), byte(u))
+		} else {
+			b = append(b, byte(u), byte(u>>8))
+		}
+	}
+	return b
+}
+
+// TestReaderHeaderOtherFormats: a header that names the required columns
+// when split on a tab or a semicolon, or a file in UTF-16, is refused with
+// a message that says so, not "missing the required columns".
+func TestReaderHeaderOtherFormats(t *testing.T) {
+	t.Parallel()
+	const row = "2025-07-01T08:05:00,[],C-1\n"
+	tests := []struct {
+		name string
+		src  []byte
+		want string
+	}{
+		{"tab", []byte("chat_id\tupdated_at\tconversation_log\nC-1\t2025-07-01T08:05:00\t[]\n"),
+			"bad header: the header looks tab-separated; chatstage reads comma-separated files"},
+		{"tab, quoted names", []byte(`"Chat_ID"` + "\t" + `"slug"` + "\t" + `"updated_at"` + "\t" + `"conversation_log"` + "\n"),
+			"bad header: the header looks tab-separated; chatstage reads comma-separated files"},
+		{"semicolon", []byte("\xEF\xBB\xBFchat_id;slug;updated_at ; conversation_log\r\n"),
+			"bad header: the header looks semicolon-separated; chatstage reads comma-separated files"},
+		{"UTF-16LE with a BOM", utf16Bytes("chat_id,updated_at,conversation_log\n"+row, false, true),
+			"bad header: the file looks UTF-16 (it starts with the byte-order mark FF FE); chatstage reads UTF-8"},
+		{"UTF-16BE with a BOM", utf16Bytes("chat_id,updated_at,conversation_log\n"+row, true, true),
+			"bad header: the file looks UTF-16 (it starts with the byte-order mark FE FF); chatstage reads UTF-8"},
+		{"UTF-16LE without a BOM", utf16Bytes("chat_id,updated_at,conversation_log\n"+row, false, false),
+			"bad header: the file looks UTF-16 (NUL bytes between the letters of its header); chatstage reads UTF-8"},
+		{"tab, a required column missing", []byte("chat_id\tslug\tupdated_at\n"),
+			"bad header: missing the required columns chat_id, updated_at, conversation_log"},
+	}
+	for _, tt := range tests {
+		_, err := NewReader(bytes.NewReader(tt.src), ReaderOptions{})
+		if !errors.Is(err, ErrBadHeader) || !strings.HasPrefix(err.Error(), tt.want) {
+			t.Errorf("%s:\n got %v\nwant %s...", tt.name, err, tt.want)
+		}
 	}
 }
 
@@ -273,7 +326,7 @@ func TestOpenSourceGzipAndDigest(t *testing.T) {
 	if err := os.WriteFile(name, buf.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	src, err := OpenSource(name, nil)
+	src, err := OpenSource(name, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +344,7 @@ func TestOpenSourceGzipAndDigest(t *testing.T) {
 	if src.Size() != int64(buf.Len()) {
 		t.Errorf("size %d, want the compressed size %d", src.Size(), buf.Len())
 	}
-	stdin, err := OpenSource("-", bytes.NewReader(buf.Bytes()))
+	stdin, err := OpenSource("-", bytes.NewReader(buf.Bytes()), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -340,7 +393,7 @@ func TestOpenSourceTotal(t *testing.T) {
 		{"-", strings.NewReader("x"), 0},
 		{"-", f, 5},
 	} {
-		src, err := OpenSource(tt.name, tt.stdin)
+		src, err := OpenSource(tt.name, tt.stdin, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -348,5 +401,14 @@ func TestOpenSourceTotal(t *testing.T) {
 			t.Errorf("%s: total %d, want %d", tt.name, src.Total, tt.want)
 		}
 		src.Close()
+	}
+}
+
+// TestReaderFieldCountReason: the reason's noun agrees with the count.
+func TestReaderFieldCountReason(t *testing.T) {
+	t.Parallel()
+	_, rejs := readAll(t, testHeader+"C-1\nC-2,s\n")
+	if len(rejs) != 2 || rejs[0].Reason != "has 1 field, the header has 13" || rejs[1].Reason != "has 2 fields, the header has 13" {
+		t.Errorf("rejects = %+v", rejs)
 	}
 }

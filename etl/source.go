@@ -10,10 +10,14 @@ import (
 	"os"
 	"strings"
 	"sync/atomic"
+
+	"golang.org/x/text/encoding"
+	"golang.org/x/text/transform"
 )
 
-// Source is an opened source file: its decompressed content to read, and
-// the size and SHA-256 of its bytes as stored, known once read to the end.
+// Source is an opened source file: its decompressed content to read, in
+// UTF-8, and the size and SHA-256 of its bytes as stored, known once read
+// to the end.
 type Source struct {
 	Name string
 	// Total is the size of the stored bytes when known in advance (a
@@ -21,12 +25,15 @@ type Source struct {
 	Total int64
 	io.Reader
 	counter *countingReader
+	utf8    *utf8Counter // nil when an encoding was named
 	closers []io.Closer
 }
 
 // OpenSource opens name for reading: "-" is stdin, and a name ending in
-// ".gz" is gunzipped on the fly.
-func OpenSource(name string, stdin io.Reader) (*Source, error) {
+// ".gz" is gunzipped on the fly. enc, when not nil, decodes the content
+// into UTF-8 (EncodingByName); the size and SHA-256 stay those of the
+// bytes as stored, counted before gunzip and decoding.
+func OpenSource(name string, stdin io.Reader, enc encoding.Encoding) (*Source, error) {
 	s := &Source{Name: name}
 	var raw io.Reader
 	if name == "-" {
@@ -54,7 +61,22 @@ func OpenSource(name string, stdin io.Reader) (*Source, error) {
 		s.closers = append(s.closers, zr)
 		s.Reader = zr
 	}
+	if enc != nil {
+		s.Reader = transform.NewReader(s.Reader, enc.NewDecoder())
+	} else {
+		s.utf8 = &utf8Counter{r: s.Reader}
+		s.Reader = s.utf8
+	}
 	return s, nil
+}
+
+// UTF8 returns what the content read so far held, read as UTF-8; zero
+// when an encoding was named. Call it once reading is done.
+func (s *Source) UTF8() UTF8Stats {
+	if s.utf8 == nil {
+		return UTF8Stats{}
+	}
+	return s.utf8.stats()
 }
 
 // regularSize is the size of f when it is a regular file, else 0.

@@ -10,12 +10,39 @@
 # load's), export against a bare psql \copy of the same views, and peak RSS
 # on a file three times larger. Needs psql, /usr/bin/time and a server at
 # $BENCH_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/postgres).
+#
+# It creates and drops databases named $BENCH_PREFIX* (default
+# chatstage_bench_) and no others. It refuses a server that holds other
+# chatstage databases (a demo, tests, a real staging database): their
+# load would skew the figures, and a benchmark server should be one's own.
+# BENCH_FORCE=1 runs anyway.
+#
+#   scripts/bench.sh --check        # only says whether the server is fit
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+check_only=
+if [ "${1:-}" = "--check" ]; then check_only=1; shift; fi
 chats=${1:-200000}
 admin=${BENCH_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+prefix=${BENCH_PREFIX:-chatstage_bench_}
 dir=${BENCH_DIR:-bench}
+case $prefix in
+  *[!a-z0-9_]* | "") echo "scripts/bench.sh: BENCH_PREFIX must be lower-case letters, digits and _" >&2; exit 2 ;;
+esac
+
+others=$(psql "$admin" -XAtc "SELECT string_agg(datname, ', ' ORDER BY datname) FROM pg_database
+  WHERE datname LIKE 'chatstage%' AND left(datname, length('$prefix')) <> '$prefix'")
+if [ -n "$others" ] && [ "${BENCH_FORCE:-}" != 1 ]; then
+  echo "scripts/bench.sh: the server of BENCH_ADMIN_URL holds other chatstage databases ($others):" >&2
+  echo "  run the benchmark on a server of its own (BENCH_ADMIN_URL), or set BENCH_FORCE=1;" >&2
+  echo "  it only ever creates and drops databases named ${prefix}*." >&2
+  exit 1
+fi
+if [ -n "$check_only" ]; then
+  echo "scripts/bench.sh: the server is fit; the benchmark would use databases named ${prefix}*"
+  exit 0
+fi
 mkdir -p "$dir"
 go build -o "$dir/chatstage" ./cmd/chatstage
 go build -o "$dir/chatgen" ./cmd/chatgen
@@ -46,10 +73,10 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 echo "== $chats chats, $(du -m "$dir/full.csv" | cut -f1) MB; $(nproc) cores; $(psql "$admin" -Atc 'SHOW server_version')"
 
-base=$(fresh_db chatstage_bench_baseline)
+base=$(fresh_db "${prefix}baseline")
 timed baseline psql "$base" -q -f scripts/baseline.sql <"$dir/full.csv"
 
-url=$(fresh_db chatstage_bench)
+url=$(fresh_db "${prefix}main")
 "$dir/chatstage" migrate --database-url "$url" >/dev/null
 lsn0=$(wal_lsn "$url")
 timed first "$dir/chatstage" ingest --database-url "$url" "$dir/full.csv"
@@ -76,14 +103,14 @@ wall[psqlexport]=$(least "${wall[psql1]}" "${wall[psql2]}")
 cmp -s "$dir/export/chats.csv" "$dir/psql-chats.csv" && cmp -s "$dir/export/messages.csv" "$dir/psql-messages.csv" ||
   { echo "export differs from psql's \\copy of the views" >&2; exit 1; }
 
-url3=$(fresh_db chatstage_bench_triple)
+url3=$(fresh_db "${prefix}triple")
 timed triple "$dir/chatstage" ingest --database-url "$url3" "$dir/triple.csv"
 
 # Hostile inputs: peak RSS must stay under 2 x --max-field-bytes + 100 MB
 # (the default cap, 32 MiB: 164 MB).
 for m in field messages big bigs; do
   [ -s "$dir/monster-$m.csv" ] || "$dir/chatgen" -monster "$m" -out "$dir/monster-$m.csv"
-  urlm=$(fresh_db chatstage_bench_monster)
+  urlm=$(fresh_db "${prefix}monster")
   timed "monster_$m" "$dir/chatstage" ingest --quiet --database-url "$urlm" "$dir/monster-$m.csv"
 done
 

@@ -63,7 +63,7 @@ func (t *table[R]) copyRows(ctx context.Context, tx pgx.Tx, rows []R) (int64, er
 		return values, nil
 	}))
 	if err != nil {
-		return n, fmt.Errorf("copying into %s: %w", t.ident().Sanitize(), err)
+		return n, fmt.Errorf("%s: %w", t.ident().Sanitize(), err) // the caller says it was copying
 	}
 	return n, nil
 }

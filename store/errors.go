@@ -47,16 +47,19 @@ var (
 type dbError struct {
 	kind error // a sentinel above, or nil
 	msg  string
-	err  error
+	err  error // the driver's error, or nil when store found the problem itself
 }
 
 func (e *dbError) Error() string { return e.msg }
 
 func (e *dbError) Unwrap() []error {
-	if e.kind == nil {
-		return []error{e.err}
+	var errs []error
+	for _, err := range []error{e.kind, e.err} {
+		if err != nil {
+			errs = append(errs, err)
+		}
 	}
-	return []error{e.kind, e.err}
+	return errs
 }
 
 // translate turns an error of pgx into one a user can act on, saying
@@ -140,16 +143,22 @@ func retryable(err error) bool {
 
 // connectCause is why a connection failed, in a line: the server's own
 // words (role "x" does not exist), or the network's (connection refused).
-// pgx tries TLS first and then plain text, and its message lists both
-// attempts; the reason is usually on the last one, and the first line of
-// the message holds none.
+// pgx may try a host more than once (with sslmode prefer, the default, TLS
+// first and then plain text; each address of a name in turn) and joins the
+// errors of its attempts; the first line of its message holds none of
+// them. The last attempt is the one that decided, so its reason is given.
 func connectCause(err error) string {
+	err = lastAttempt(err)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		return fmt.Sprintf("%s (SQLSTATE %s)", pgErr.Message, pgErr.Code)
 	}
 	var opErr *net.OpError
 	if errors.As(err, &opErr) && opErr.Err != nil {
+		if opErr.Net == "unix" && opErr.Addr != nil {
+			// The socket's path says where libpq's default looked.
+			return fmt.Sprintf("%v (socket %s)", opErr.Err, opErr.Addr)
+		}
 		return opErr.Err.Error()
 	}
 	var dnsErr *net.DNSError
@@ -162,5 +171,28 @@ func connectCause(err error) string {
 	if i := strings.Index(last, "): "); i >= 0 {
 		last = last[i+3:]
 	}
+	if last == "" || strings.HasSuffix(last, ":") {
+		// Nothing after the colon: say so rather than print an empty cause.
+		return "no reason given by the driver: " + strings.Join(strings.Fields(err.Error()), " ")
+	}
 	return last
+}
+
+// lastAttempt returns the error of the last of the attempts that pgx
+// joined (errors.Join) in err, or err when it joins none.
+func lastAttempt(err error) error {
+	for e := err; e != nil; {
+		switch u := e.(type) {
+		case interface{ Unwrap() []error }:
+			if errs := u.Unwrap(); len(errs) > 0 {
+				return errs[len(errs)-1]
+			}
+			return err
+		case interface{ Unwrap() error }:
+			e = u.Unwrap()
+		default:
+			return err
+		}
+	}
+	return err
 }

@@ -241,7 +241,9 @@ func (l *Load) step(what string) string {
 	if l.p.DryRun {
 		return "dry run: " + what
 	}
-	return fmt.Sprintf("load %d: %s", l.id, what)
+	// Not the load's id: the error is recorded with its load and printed
+	// after "load N failed:", which says which load it was.
+	return what
 }
 
 // lookupSQL says, for each key of a batch, whether its exact version is

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/chatstage/chatstage/migrations"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -133,6 +134,33 @@ func (s *Store) MigrationStatus(ctx context.Context) ([]MigrationState, error) {
 		out = append(out, MigrationState{Version: src.Version, Name: filepath.Base(src.Path), Applied: applied[src.Version]})
 	}
 	return out, nil
+}
+
+// MigrationsCheck returns nil when every migration is applied, else an
+// error (errors.Is ErrNotMigrated) that says how many are pending and to
+// run chatstage migrate. It only reads: a command that must not change
+// the schema (a dry run) checks with it instead of migrating.
+func (s *Store) MigrationsCheck(ctx context.Context) error {
+	states, err := s.MigrationStatus(ctx)
+	if err != nil {
+		return err
+	}
+	var pending []string
+	for _, m := range states {
+		if !m.Applied {
+			pending = append(pending, m.Name)
+		}
+	}
+	switch {
+	case len(pending) == 0:
+		return nil
+	case len(pending) == len(states):
+		return &dbError{ErrNotMigrated, fmt.Sprintf("%s: %v", s.target, ErrNotMigrated), nil}
+	case len(pending) == 1:
+		return &dbError{ErrNotMigrated, fmt.Sprintf("%s: migration %s is pending: run chatstage migrate", s.target, pending[0]), nil}
+	}
+	return &dbError{ErrNotMigrated, fmt.Sprintf("%s: %d migrations are pending (%s): run chatstage migrate",
+		s.target, len(pending), strings.Join(pending, ", ")), nil}
 }
 
 func (s *Store) checkEncoding(ctx context.Context) error {

@@ -58,6 +58,9 @@ type Snapshot struct {
 	LastLoadID int64
 	// TakenAt is the database's time of the snapshot, in UTC.
 	TakenAt time.Time
+	// RunningLoads are the loads recorded running at the snapshot (or
+	// whose process died): none of their rows is in it.
+	RunningLoads []int64
 }
 
 // snapshotPrepareSQL runs first in a snapshot. JIT is off because the
@@ -75,7 +78,8 @@ var snapshotPrepareSQL = []string{
 // snapshotTakeSQL is the first query of the transaction, so the REPEATABLE
 // READ snapshot is taken here.
 const snapshotTakeSQL = `
-SELECT coalesce(max(load_id) FILTER (WHERE status = 'succeeded'), 0), now()
+SELECT coalesce(max(load_id) FILTER (WHERE status = 'succeeded'), 0), now(),
+       coalesce(array_agg(load_id ORDER BY load_id) FILTER (WHERE status = 'running'), '{}')
 FROM staging.loads`
 
 // SnapshotBegin takes a snapshot (a REPEATABLE READ, READ ONLY
@@ -127,7 +131,7 @@ func (sn *Snapshot) prepare(ctx context.Context) error {
 			return sn.s.translate(err, "taking a snapshot")
 		}
 	}
-	if err := sn.tx.QueryRow(ctx, snapshotTakeSQL).Scan(&sn.LastLoadID, &sn.TakenAt); err != nil {
+	if err := sn.tx.QueryRow(ctx, snapshotTakeSQL).Scan(&sn.LastLoadID, &sn.TakenAt, &sn.RunningLoads); err != nil {
 		return sn.s.translate(err, "taking a snapshot")
 	}
 	sn.TakenAt = sn.TakenAt.UTC()

@@ -37,19 +37,11 @@ type Options struct {
 // user@host:port/database, taken from the parsed configuration, and never
 // the password.
 func Open(ctx context.Context, url string, opts Options) (*Store, error) {
-	cfg, err := pgxpool.ParseConfig(url)
+	cfg, target, err := parseConfig(url)
 	if err != nil {
-		// pgx's parse errors quote the URL; its own redaction is textual.
-		return nil, fmt.Errorf("%w: the database URL is not valid; in a URL, encode special characters of the "+
-			"user name and password (@ as %%40, / as %%2F, %% as %%25, # as %%23)", ErrConnect)
+		return nil, err
 	}
 	cc := cfg.ConnConfig
-	if strings.Contains(cc.Host, "@") || strings.Contains(cc.User, "@") {
-		// postgres://app:p@ss@db/x parses as password "p", host "ss@db":
-		// connecting would print part of the password in every error.
-		return nil, fmt.Errorf("%w: the database URL holds an @ that is not encoded (in a password or user name, write it as %%40)", ErrConnect)
-	}
-	target := fmt.Sprintf("%s@%s:%d/%s", cc.User, cc.Host, cc.Port, cc.Database)
 	cfg.MaxConns = 4
 	// A backend notices that its client died (kill -9, a lost network) only
 	// when it next talks to it, which during a long merge statement can be
@@ -77,6 +69,35 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		return nil, s.translate(err, "connecting")
 	}
 	return s, nil
+}
+
+// TargetOf names the database that Open would connect to for url, as
+// user@host:port/database, without connecting: for an empty url, the one
+// libpq's PG* variables or defaults give. It never holds the password.
+func TargetOf(url string) (string, error) {
+	_, target, err := parseConfig(url)
+	return target, err
+}
+
+// parseConfig parses url as Open does and names its database.
+func parseConfig(url string) (*pgxpool.Config, string, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		// pgx's parse errors quote the URL; its own redaction is textual.
+		return nil, "", fmt.Errorf("%w: the database URL is not valid; in a URL, encode special characters of the "+
+			"user name and password (@ as %%40, / as %%2F, %% as %%25, # as %%23)", ErrConnect)
+	}
+	cc := cfg.ConnConfig
+	if strings.Contains(cc.Host, "@") || strings.Contains(cc.User, "@") {
+		// postgres://app:p@ss@db/x parses as password "p", host "ss@db":
+		// connecting would print part of the password in every error.
+		return nil, "", fmt.Errorf("%w: the database URL holds an @ that is not encoded (in a password or user name, write it as %%40)", ErrConnect)
+	}
+	db := cc.Database
+	if db == "" {
+		db = cc.User // what the server takes for a connection that names no database
+	}
+	return cfg, fmt.Sprintf("%s@%s:%d/%s", cc.User, cc.Host, cc.Port, db), nil
 }
 
 // ping waits for the server to answer, retrying with exponential backoff

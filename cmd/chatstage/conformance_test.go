@@ -2,9 +2,7 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,11 +13,8 @@ import (
 	"github.com/chatstage/chatstage/store"
 )
 
-// The contract's own material sits beside the repository, not in it.
-const (
-	conformanceDir = "../../../shared/conformance"
-	sharedSample   = "../../../shared/data/source_chat_data.csv"
-)
+// The contract's own material sits beside the repository, not in it
+// (sharedDir).
 
 // conformanceExpect is a case's expect.json.
 type conformanceExpect struct {
@@ -78,10 +73,8 @@ func (want conformanceLoad) check(t *testing.T, what string, got store.LoadResul
 // give the case's chats.csv and messages.csv byte for byte.
 func TestConformance(t *testing.T) {
 	t.Parallel()
+	conformanceDir := needShared(t, "conformance")
 	entries, err := os.ReadDir(conformanceDir)
-	if errors.Is(err, fs.ErrNotExist) {
-		t.Skipf("skipping: %s is absent (the shared contract folder must sit beside the repository)", conformanceDir)
-	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,9 +274,7 @@ func conformanceSequence(t *testing.T, dir string) {
 // messages, the exact headers.
 func TestExportSharedSample(t *testing.T) {
 	t.Parallel()
-	if _, err := os.Stat(sharedSample); err != nil {
-		t.Skipf("skipping: %s is absent (the shared contract folder must sit beside the repository)", sharedSample)
-	}
+	sharedSample := needShared(t, "data/source_chat_data.csv")
 	url := dbtest.URL(t)
 	if n := exportIngest(t, url, sharedSample); n != 0 {
 		t.Errorf("%d rows rejected, want 0", n)

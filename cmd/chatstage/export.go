@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"sync/atomic"
@@ -75,7 +75,8 @@ func runExport(ctx context.Context, e *env, args []string) (err error) {
 			return err
 		}
 	}
-	fmt.Fprintln(e.stderr, exportSummary(*out, m))
+	e.note(slog.LevelInfo, exportSummary(*out, m), "export written", "dir", *out, "files", m.Files, "last_load_id", m.LastLoadID,
+		"running_loads", m.RunningLoads, "escape_formulas", m.EscapeFormulas)
 	return nil
 }
 

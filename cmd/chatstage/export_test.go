@@ -26,7 +26,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// The deliverables' headers, copied from CONTRACT.md section 4.
+// The deliverables' headers, copied from docs/rules.md section 4.
 const (
 	contractChatsHeader    = `locations,first name,user bypass messages limit,name,read only token,phone number,pois,is test chat,clientId,organizationConfigId,email,suborganization,provinces,starting domain,section type,is reviewed,limit messages case,sentiment,slug,is chat classified,ontraport update time,trip type,most relevant trip name,countries,chatId,email types,newsletter subscription time,language,last name,idle message sent time,resolution,token,subscription idle message sent time,is default chat,ontraport note id,actions,has email,most relevant brand name,created at,organizationId,recommendations cta url,updated at,idle email sent time,humanloop session id,defaultMessageId,is structured info extracted,cities`
 	contractMessagesHeader = `locations,messageSuborganization,user bypass messages limit,current brands,read only token,pois,is test chat,clientId,organizationConfigId,email,suborganization,provinces,role,starting domain,is reviewed,limit messages case,sentiment,intentType,slug,is chat classified,ontraport update time,trip type,regions,countries,chatId,newsletter subscription time,conversationLogType,language,idle message sent time,resolution,sk messageId,token,subscription idle message sent time,is default chat,messageId,categories,content,ontraport note id,created at,organizationId,updated at,idle email sent time,humanloop session id,defaultMessageId,is structured info extracted,themes,cities`
@@ -200,7 +200,7 @@ func exportGenerations(t *testing.T, dir string) (gens []string, live []string) 
 
 // TestExportGolden ingests testdata/export/source.csv and compares the
 // export byte for byte with the checked-in chats.csv and messages.csv.
-// Those files are the spec, reviewed against CONTRACT.md section 4: after
+// Those files are the spec, reviewed against docs/rules.md section 4: after
 // a deliberate change, rewrite them with
 //
 //	go test ./cmd/chatstage -run Golden -update
@@ -224,7 +224,7 @@ func TestExportGolden(t *testing.T) {
 			if err := os.WriteFile(golden, b, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("rewrote %s: review the diff against CONTRACT.md before committing", golden)
+			t.Logf("rewrote %s: review the diff against docs/rules.md before committing", golden)
 			continue
 		}
 		if !exportSameFile(t, got, golden) {
@@ -603,5 +603,42 @@ func TestExportUsage(t *testing.T) {
 		if code != tc.code || !strings.Contains(stderr, tc.want) {
 			t.Errorf("%q: exit %d, stderr %q; want exit %d and %q", tc.args, code, stderr, tc.code, tc.want)
 		}
+	}
+}
+
+// TestExportDuringARunningLoad: an export while a load runs says that
+// load is not in its files, rather than "(no load yet)" when loads exist.
+func TestExportDuringARunningLoad(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := dbtest.URL(t)
+	st, err := store.Open(ctx, url, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	begin := func() *store.Load {
+		t.Helper()
+		l, err := st.LoadBegin(ctx, store.LoadParams{Source: "running.csv", Header: "chat_id,updated_at,conversation_log"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	first := begin()
+	r := runCLI(t, url, nil, "export", "--quiet", "--out", t.TempDir())
+	if r.code != exitOK || !strings.Contains(r.stderr, "(no load has succeeded yet; load 1 is running and not in them)") {
+		t.Errorf("export during the first load: exit %d, %q", r.code, r.stderr)
+	}
+	first.Fail(ctx, store.SourceInfo{}, errors.New("test: given up"))
+	first.Close()
+	if r := runCLI(t, url, nil, "ingest", writeSource(t, "a.csv", chatRow("C-1", "2025-07-01T08:05:00", "a"))); r.code != exitOK {
+		t.Fatal(r.stderr)
+	}
+	third := begin()
+	defer third.Close()
+	r = runCLI(t, url, nil, "export", "--quiet", "--out", t.TempDir())
+	if r.code != exitOK || !strings.Contains(r.stderr, "(last load 2; load 3 is running and not in them)") {
+		t.Errorf("export during a later load: exit %d, %q", r.code, r.stderr)
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/chatstage/chatstage"
 	"github.com/chatstage/chatstage/internal/chatgen"
+	"github.com/chatstage/chatstage/internal/testnote"
 )
 
 // TestFaultMatrix injects faults and checks what must hold after each:
@@ -177,7 +178,7 @@ func TestFaultMatrix(t *testing.T) {
 		}
 		small := t.TempDir()
 		if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", small).CombinedOutput(); err != nil {
-			t.Skipf("SKIPPED: cannot mount a small tmpfs to fill (%v: %s)", err, out)
+			testnote.Skipf(t, "SKIPPED: cannot mount a small tmpfs to fill (%v: %s)", err, out)
 		}
 		t.Cleanup(func() { exec.Command("umount", small).Run() })
 		out := filepath.Join(small, "out")

@@ -11,18 +11,31 @@ import (
 	"testing"
 
 	"github.com/chatstage/chatstage/internal/dbtest"
+	"github.com/chatstage/chatstage/internal/testnote"
 	"github.com/chatstage/chatstage/store"
 	"github.com/jackc/pgx/v5"
 )
 
-// sharedDir is the project-independent contract material beside the repo.
-const sharedDir = "../../../shared"
+// sharedDir is where the contract's own material (its conformance cases
+// and real sample) is: $CHATSTAGE_SHARED_DIR, else the folder "shared"
+// beside the repository.
+func sharedDir() string {
+	if d := os.Getenv("CHATSTAGE_SHARED_DIR"); d != "" {
+		return d
+	}
+	return "../../../shared"
+}
 
+// needShared returns the path of rel in the shared folder, or skips the
+// test, with the same line for every test, which scripts/test.sh shows
+// once with their number.
 func needShared(t *testing.T, rel string) string {
 	t.Helper()
-	p := filepath.Join(sharedDir, rel)
+	p := filepath.Join(sharedDir(), rel)
 	if _, err := os.Stat(p); err != nil {
-		t.Skipf("skipping: %s is absent (the shared contract folder must sit beside the repository)", p)
+		dir, _ := filepath.Abs(sharedDir())
+		testnote.Skipf(t, "SKIPPED: the conformance tests: the contract's shared folder is absent (%s, the folder "+
+			"\"shared\" beside the repository; set CHATSTAGE_SHARED_DIR to its path)", dir)
 	}
 	return p
 }

@@ -26,6 +26,7 @@ func runIngest(ctx context.Context, e *env, args []string) (err error) {
 		"the file holds every live chat: retire the chats it does not name (they leave the deliverables; history stays)")
 	maxRetire := fs.String("max-retire", "",
 		"with --snapshot, fail a load that would retire more than N chats, or P% of the live ones (default 10%; exit 3, nothing written)")
+	enc := fs.String("encoding", "utf-8", "encoding of the files: "+etl.EncodingNames)
 	dryRun := fs.Bool("dry-run", false, "read, validate and merge each file in a transaction that is rolled back; print what the load would do")
 	cl.metricsFlag()
 	files, err := cl.parse(args)
@@ -56,6 +57,9 @@ func runIngest(ctx context.Context, e *env, args []string) (err error) {
 	if opts.Location, err = time.LoadLocation(*tz); err != nil {
 		return usageError{fmt.Sprintf("--timezone: %v", err)}
 	}
+	if opts.Encoding, err = etl.EncodingByName(*enc); err != nil {
+		return cl.usage("--encoding: %v", err)
+	}
 	if *maxRejects != "" {
 		if opts.RejectBudget, err = store.ParseRejectBudget(*maxRejects); err != nil {
 			return usageError{fmt.Sprintf("--max-rejects: %v", err)}
@@ -69,7 +73,13 @@ func runIngest(ctx context.Context, e *env, args []string) (err error) {
 	if *dryRun {
 		opts.SampleRejects = dryRunFirstRejects
 	}
-	st, err := cl.open(ctx, migrated)
+	// A dry run changes nothing, the schema included: it runs on a
+	// database already migrated, or says to migrate it.
+	mode := migrated
+	if *dryRun {
+		mode = checked
+	}
+	st, err := cl.open(ctx, mode)
 	if err != nil {
 		return err
 	}
@@ -90,6 +100,8 @@ func runIngest(ctx context.Context, e *env, args []string) (err error) {
 		switch {
 		case errors.Is(err, store.ErrRejectBudget), errors.Is(err, store.ErrRetireBudget):
 			return &labeled{"ingest " + name, err}
+		case err != nil && res.LoadID != 0:
+			return &labeled{fmt.Sprintf("ingest %s (load %d) into %s", name, res.LoadID, st.Target()), err}
 		case err != nil:
 			return &labeled{"ingest " + name + " into " + st.Target(), err}
 		case *dryRun && res.Error != "":

@@ -104,8 +104,17 @@ func TestIngestRefusesBadFiles(t *testing.T) {
 	os.WriteFile(empty, nil, 0o600)
 	twice := filepath.Join(dir, "twice.csv")
 	os.WriteFile(twice, []byte("chat_id,updated_at,conversation_log,CHAT_ID\n"), 0o600)
+	tsv := filepath.Join(dir, "tabs.tsv")
+	os.WriteFile(tsv, []byte("chat_id\tupdated_at\tconversation_log\nC-1\t2025-07-01T08:05:00\t[]\n"), 0o600)
+	semicolons := filepath.Join(dir, "excel.csv")
+	os.WriteFile(semicolons, []byte("chat_id;updated_at;conversation_log\r\nC-1;2025-07-01T08:05:00;[]\r\n"), 0o600)
+	utf16 := filepath.Join(dir, "utf16.csv")
+	os.WriteFile(utf16, []byte("\xFF\xFEc\x00h\x00a\x00t\x00_\x00i\x00d\x00\n\x00"), 0o600)
 	tests := []struct{ file, want string }{
-		{noUpdated, "missing required column(s) updated_at"},
+		{noUpdated, "missing the required column updated_at"},
+		{tsv, "the header looks tab-separated; chatstage reads comma-separated files"},
+		{semicolons, "the header looks semicolon-separated; chatstage reads comma-separated files"},
+		{utf16, "the file looks UTF-16 (it starts with the byte-order mark FF FE)"},
 		{empty, "no header"},
 		{twice, `named twice: "chat_id"`},
 		{filepath.Join(dir, "absent.csv"), "no such file"},

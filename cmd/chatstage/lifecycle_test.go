@@ -214,7 +214,7 @@ func TestLifeSnapshotRetires(t *testing.T) {
 		t.Errorf("analytics.load_quality.chats_retired = %d, want 2", n)
 	}
 	r := runCLI(t, l.url, nil, "status")
-	if !strings.Contains(r.stdout, "lifecycle: 2 chats retired") || !strings.Contains(r.stdout, "totals: 1 chats") {
+	if !strings.Contains(r.stdout, "lifecycle: 2 chats retired") || !strings.Contains(r.stdout, "totals: 1 chat,") {
 		t.Errorf("status does not show the retired chats:\n%s", r.stdout)
 	}
 	r = runCLI(t, l.url, nil, "report", "--out", t.TempDir())

@@ -31,7 +31,7 @@ func runMigrate(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "%d migration(s) applied to %s\n", n, st.Target())
+		fmt.Fprintf(e.stdout, "%s applied to %s\n", plural(n, "migration", "migrations"), st.Target())
 		_, err = st.LoadsRecover(ctx)
 		return err
 	}

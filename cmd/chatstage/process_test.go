@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chatstage/chatstage/internal/chatgen"
+	"github.com/chatstage/chatstage/internal/testnote"
 )
 
 // These tests run the built binary as a subprocess, as cron or Airflow
@@ -292,7 +293,7 @@ func TestExportSignalLeavesNoTempFile(t *testing.T) {
 	}
 	code := exitCode(err)
 	if code == exitOK {
-		t.Skip("the export finished before the signal arrived")
+		testnote.Skipf(t, "SKIPPED TestExportSignalLeavesNoTempFile: the export finished before the signal arrived")
 	}
 	if code != exitTerminated {
 		t.Errorf("exit %d, want %d; stderr: %s", code, exitTerminated, stderr)

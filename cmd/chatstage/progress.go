@@ -5,13 +5,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/chatstage/chatstage"
+	"golang.org/x/term"
 )
 
 // Progress of long work on stderr: a bar redrawn in place when stderr is a
@@ -22,14 +21,23 @@ const (
 	progressLogEvery = 5 * time.Second
 )
 
-// isTerminal reports whether w is a terminal (a character device).
+// isTerminal reports whether w is a terminal. A character device is not
+// enough: /dev/null is one. golang.org/x/term asks the terminal driver,
+// as isatty(3) does, on every platform Go runs on.
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// terminalWidth returns the width of the terminal f, read anew at each
+// call so that a resized window is fitted at the next redraw.
+func terminalWidth(f *os.File) func() int {
+	return func() int {
+		if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 0 {
+			return w
+		}
+		return defaultCol
 	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 // progress reports the ingest of one file until stop is called.
@@ -41,11 +49,13 @@ type progress struct {
 
 	// Exactly one of bar and logger is set.
 	bar    io.Writer
+	width  func() int // the bar's terminal's columns
 	logger *slog.Logger
 
-	// render returns what report shows: the bar line, or the log message
-	// and its attributes. nil means the ingest's (ingestRender).
-	render func() (bar, msg string, attrs []any)
+	// render returns what report shows: the bar line fitted to width
+	// columns, or the log message and its attributes. nil means the
+	// ingest's (ingestRender).
+	render func(width int) (bar, msg string, attrs []any)
 
 	stopOnce sync.Once
 	done     chan struct{}
@@ -64,13 +74,22 @@ func (e *env) progressStart(name string, load *chatstage.Progress, logger *slog.
 // progressStart does for an ingest.
 func (e *env) exportProgressStart(rows *atomic.Int64, logger *slog.Logger) (stop func()) {
 	p := &progress{}
-	p.render = func() (string, string, []any) {
+	p.render = func(width int) (string, string, []any) {
 		n, elapsed := rows.Load(), p.now().Sub(p.start)
-		perSecond := snapshot{rows: n, elapsed: elapsed}.rowsPerSecond()
-		return fmt.Sprintf("export: %d rows written  %d rows/s  %s elapsed", n, perSecond, elapsed.Round(time.Second)),
-			"export progress", []any{"rows_written", n, "rows_per_s", perSecond, "elapsed_seconds", int64(elapsed.Seconds())}
+		return exportLine(width, n, elapsed), "export progress",
+			[]any{"rows_written", n, "rows_per_s", snapshot{rows: n, elapsed: elapsed}.rowsPerSecond(), "elapsed_seconds", int64(elapsed.Seconds())}
 	}
 	return e.progressRun(p, logger)
+}
+
+// exportLine is the export's progress bar: no total is known in advance.
+func exportLine(width int, rows int64, elapsed time.Duration) string {
+	perSecond := snapshot{rows: rows, elapsed: elapsed}.rowsPerSecond()
+	return fitLine(width, "export", -1, []segment{
+		{plural(rows, "row", "rows") + " written", 0},
+		{thousands(perSecond) + " rows/s", 2},
+		{elapsed.Round(time.Second).String() + " elapsed", 1},
+	})
 }
 
 func (e *env) progressRun(p *progress, logger *slog.Logger) (stop func()) {
@@ -79,6 +98,7 @@ func (e *env) progressRun(p *progress, logger *slog.Logger) (stop func()) {
 	every := progressRedraw
 	if isTerminal(e.stderr) {
 		p.bar = e.stderr
+		p.width = terminalWidth(e.stderr.(*os.File))
 	} else {
 		p.logger = logger
 		every = progressLogEvery
@@ -126,15 +146,19 @@ func (p *progress) snapshot() snapshot {
 		elapsed: p.now().Sub(p.start), merging: p.load.Merging.Load()}
 }
 
-// report draws the bar, or logs one line; durations are logged as whole
-// seconds, which read the same in text and in JSON (slog's JSON would
-// write nanoseconds).
+// report draws the bar, fitted to the terminal's width as it is now, or
+// logs one line; durations are logged as whole seconds, which read the
+// same in text and in JSON (slog's JSON would write nanoseconds).
 func (p *progress) report() {
 	render := p.render
 	if render == nil {
 		render = p.ingestRender
 	}
-	bar, msg, attrs := render()
+	width := defaultCol
+	if p.width != nil {
+		width = p.width()
+	}
+	bar, msg, attrs := render(width)
 	if p.bar != nil {
 		fmt.Fprint(p.bar, "\r"+bar+"\x1b[K")
 		return
@@ -143,9 +167,9 @@ func (p *progress) report() {
 }
 
 // ingestRender shows bytes read, rows, speed and time left.
-func (p *progress) ingestRender() (string, string, []any) {
+func (p *progress) ingestRender(width int) (string, string, []any) {
 	if w := p.load.Waiting.Load(); w != nil {
-		return shortName(p.name, 28) + " " + *w, *w, []any{"file", p.name, "phase", "waiting"}
+		return fitLine(width, p.name, -1, []segment{{text: *w}}), *w, []any{"file", p.name, "phase", "waiting"}
 	}
 	s := p.snapshot()
 	attrs := []any{"file", p.name, "bytes_read", s.bytes, "rows", s.rows, "rows_per_s", s.rowsPerSecond()}
@@ -160,7 +184,7 @@ func (p *progress) ingestRender() (string, string, []any) {
 			}
 		}
 	}
-	return s.barLine(p.name), "ingest progress", attrs
+	return s.barLine(p.name, width), "ingest progress", attrs
 }
 
 func (s snapshot) rowsPerSecond() int64 {
@@ -177,7 +201,9 @@ func (s snapshot) percent() int {
 	return int(min(100, s.bytes*100/s.total))
 }
 
-// eta extrapolates the time left from the bytes read so far.
+// eta extrapolates the time left from the bytes read so far, as stored:
+// for a gzipped file the compressed bytes, whose total is the file's
+// size, as pv does.
 func (s snapshot) eta() (time.Duration, bool) {
 	if s.total <= 0 || s.bytes <= 0 || s.elapsed <= 0 {
 		return 0, false
@@ -186,38 +212,39 @@ func (s snapshot) eta() (time.Duration, bool) {
 	return time.Duration(left).Round(time.Second), true
 }
 
-// barLine renders one line of at most about 100 columns:
+// barLine renders the ingest's line in at most width-1 columns; at 100
+// columns and more it holds everything:
 //
-//	day.csv [#########...........]  45% 54.1/120.0 MiB  81234 rows  20308 rows/s  ETA 6s
-func (s snapshot) barLine(name string) string {
-	name = shortName(name, 28)
+//	day.csv [######............]  45%  54.1/120.0 MiB  81,234 rows  20,308 rows/s  ETA 6s
+//
+// Narrower, the rows per second go first, then the rows, then the bytes,
+// then the bar; the percent and the time left stay. Without a total (a
+// pipe) there is no bar, percent or time left.
+func (s snapshot) barLine(name string, width int) string {
 	if s.merging {
-		return fmt.Sprintf("%s merging %d rows (%s read), %s elapsed", name, s.rows, mib(s.bytes), s.elapsed.Round(time.Second))
+		return fitLine(width, name, -1, []segment{
+			{"merging " + plural(s.rows, "row", "rows"), 0},
+			{mib(s.bytes) + " read", 2},
+			{s.elapsed.Round(time.Second).String() + " elapsed", 1},
+		})
 	}
-	var b strings.Builder
-	b.WriteString(name)
-	if s.total > 0 {
-		const width = 20
-		done := width * s.percent() / 100
-		fmt.Fprintf(&b, " [%s%s] %3d%% %s/%s", strings.Repeat("#", done), strings.Repeat(".", width-done),
-			s.percent(), strings.TrimSuffix(mib(s.bytes), " MiB"), mib(s.total))
-	} else {
-		fmt.Fprintf(&b, " %s", mib(s.bytes))
+	if s.total <= 0 {
+		return fitLine(width, name, -1, []segment{
+			{mib(s.bytes), 0},
+			{plural(s.rows, "row", "rows"), 1},
+			{thousands(s.rowsPerSecond()) + " rows/s", 2},
+		})
 	}
-	fmt.Fprintf(&b, "  %d rows  %d rows/s", s.rows, s.rowsPerSecond())
+	segs := []segment{
+		{fmt.Sprintf("%3d%%", s.percent()), 0},
+		{fmt.Sprintf("%.1f/%s", float64(s.bytes)/(1<<20), mib(s.total)), 2},
+		{plural(s.rows, "row", "rows"), 3},
+		{thousands(s.rowsPerSecond()) + " rows/s", 4},
+	}
 	if eta, ok := s.eta(); ok {
-		fmt.Fprintf(&b, "  ETA %s", eta)
+		segs = append(segs, segment{"ETA " + eta.String(), 0})
 	}
-	return b.String()
+	return fitLine(width, name, float64(s.percent())/100, segs)
 }
 
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
-
-// shortName keeps the end of a long path, which names the file.
-func shortName(name string, width int) string {
-	if utf8.RuneCountInString(name) <= width {
-		return name
-	}
-	r := []rune(name)
-	return "…" + string(r[len(r)-width+1:])
-}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -76,8 +77,10 @@ func TestIngestProgressLog(t *testing.T) {
 	if strings.Contains(r.stderr, "\r") {
 		t.Error("a bar was drawn on a stderr that is not a terminal")
 	}
-	if !strings.Contains(r.stderr, "-: load 1 succeeded: 7 rows read") {
-		t.Errorf("no summary line:\n%s", r.stderr)
+	// The summary is a log record too, under --log-format json.
+	if !strings.Contains(r.stderr, `"msg":"load succeeded","file":"-","load":{"load_id":1,"source":"-","status":"succeeded"`) ||
+		!strings.Contains(r.stderr, `"rows_read":7,`) {
+		t.Errorf("no summary record:\n%s", r.stderr)
 	}
 }
 
@@ -99,21 +102,88 @@ func TestIngestQuiet(t *testing.T) {
 	}
 }
 
-func TestProgressBarLine(t *testing.T) {
+// TestProgressBarFits: at every width the bar's line fits in width-1
+// columns (a line that reaches the last column makes the terminal wrap,
+// and each redraw leaves a line), drops what matters least first, and
+// cuts a long path at a directory, keeping the file's name. The lines are
+// golden: testdata/golden/bar.txt (-update rewrites it).
+func TestProgressBarFits(t *testing.T) {
 	t.Parallel()
-	s := snapshot{bytes: 45 << 20, total: 100 << 20, rows: 81234, elapsed: 9 * time.Second}
-	got := s.barLine("/data/2025-07-01/source_chat_data.csv")
-	want := "…-07-01/source_chat_data.csv [#########...........]  45% 45.0/100.0 MiB  81234 rows  9026 rows/s  ETA 11s"
-	if got != want {
-		t.Errorf("bar\n got %q\nwant %q", got, want)
+	const long = "/data/incoming/2025-07-01/source_chat_data.csv.gz"
+	cases := []struct {
+		name string
+		s    snapshot
+	}{
+		{long, snapshot{bytes: 45 << 20, total: 100 << 20, rows: 81234, elapsed: 9 * time.Second}},
+		{"night.csv", snapshot{bytes: 3 << 20, total: 4 << 20, rows: 1, elapsed: 2 * time.Second}},
+		{"-", snapshot{bytes: 3 << 20, rows: 10, elapsed: time.Second}},
+		{long, snapshot{bytes: 3 << 20, rows: 123456, elapsed: 61 * time.Second, merging: true}},
+		{"夜の書き出し.csv", snapshot{bytes: 1 << 20, total: 4 << 20, rows: 5, elapsed: time.Second}},
 	}
-	s = snapshot{bytes: 3 << 20, rows: 10, elapsed: time.Second}
-	if got, want := s.barLine("-"), "- 3.0 MiB  10 rows  10 rows/s"; got != want {
-		t.Errorf("bar without a total\n got %q\nwant %q", got, want)
+	var b strings.Builder
+	for _, width := range []int{20, 40, 60, 80, 100, 120, 160} {
+		fmt.Fprintf(&b, "width %d\n", width)
+		for _, c := range cases {
+			line := c.s.barLine(c.name, width)
+			if columns(line) > width-1 {
+				t.Errorf("width %d: %d columns: %q", width, columns(line), line)
+			}
+			fmt.Fprintf(&b, "%s|\n", line)
+		}
+		line := exportLine(width, 1234567, 75*time.Second)
+		if columns(line) > width-1 {
+			t.Errorf("width %d: %d columns: %q", width, columns(line), line)
+		}
+		fmt.Fprintf(&b, "%s|\n", line)
 	}
-	s = snapshot{bytes: 3 << 20, rows: 10, elapsed: 61 * time.Second, merging: true}
-	if got, want := s.barLine("f.csv"), "f.csv merging 10 rows (3.0 MiB read), 1m1s elapsed"; got != want {
-		t.Errorf("bar while merging\n got %q\nwant %q", got, want)
+	golden(t, "bar.txt", b.String())
+}
+
+// TestProgressRedrawFitsEachWidth: each redraw reads the terminal's width
+// again, so a window made narrower is fitted at the next redraw.
+func TestProgressRedrawFitsEachWidth(t *testing.T) {
+	t.Parallel()
+	var out lockedBuffer
+	c := &chatstage.Progress{}
+	c.Bytes.Store(50 << 20)
+	c.Total.Store(100 << 20)
+	c.Rows.Store(3000)
+	widths := []int{120, 50, 30}
+	i := 0
+	p := &progress{name: "/data/incoming/2025-07-01/source_chat_data.csv", load: c, start: time.Now().Add(-10 * time.Second),
+		now: time.Now, bar: &out, width: func() int { i++; return widths[i-1] }}
+	for range widths {
+		p.report()
+	}
+	lines := strings.Split(strings.TrimPrefix(out.String(), "\r"), "\x1b[K\r")
+	if len(lines) != 3 {
+		t.Fatalf("redraws %q", out.String())
+	}
+	for j, line := range lines {
+		line = strings.TrimSuffix(line, "\x1b[K")
+		if columns(line) > widths[j]-1 || columns(line) < widths[j]/2 {
+			t.Errorf("redraw %d at width %d: %d columns: %q", j+1, widths[j], columns(line), line)
+		}
+	}
+}
+
+func TestShortName(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		cols int
+		want string
+	}{
+		{"night.csv", 20, "night.csv"},
+		{"/data/incoming/2025-07-01/source_chat_data.csv", 45, "…/incoming/2025-07-01/source_chat_data.csv"},
+		{"/data/incoming/2025-07-01/source_chat_data.csv", 35, "…/2025-07-01/source_chat_data.csv"},
+		{"/data/incoming/2025-07-01/source_chat_data.csv", 25, "…/source_chat_data.csv"},
+		{"/data/incoming/2025-07-01/source_chat_data.csv", 15, "source_…ata.csv"},
+		{"source_chat_data.csv", 12, "source…a.csv"},
+	} {
+		if got := shortName(tt.name, tt.cols); got != tt.want || columns(got) > tt.cols {
+			t.Errorf("shortName(%q, %d) = %q, want %q", tt.name, tt.cols, got, tt.want)
+		}
 	}
 }
 
@@ -133,7 +203,7 @@ func TestProgressBarOnTerminal(t *testing.T) {
 	p.stop()
 	p.stop() // twice is fine
 	out := b.String()
-	if !strings.HasPrefix(out, "\rf.csv [##########..........]  50%") || !strings.HasSuffix(out, "\r\x1b[K") {
+	if !strings.HasPrefix(out, "\rf.csv [") || !strings.Contains(out, "]  50%  ") || !strings.HasSuffix(out, "\r\x1b[K") {
 		t.Errorf("terminal output %q", out)
 	}
 }
@@ -164,6 +234,14 @@ func TestIsTerminal(t *testing.T) {
 	defer f.Close()
 	if isTerminal(&bytes.Buffer{}) || isTerminal(f) {
 		t.Error("a buffer or a regular file is not a terminal")
+	}
+	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	if isTerminal(null) {
+		t.Error("/dev/null is a character device, not a terminal")
 	}
 }
 

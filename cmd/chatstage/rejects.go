@@ -12,6 +12,7 @@ func runRejects(ctx context.Context, e *env, args []string) error {
 	loadID := cl.fs.Int64("load", 0, "only the rejects of this load (default: every load)")
 	all := cl.fs.Bool("all", false, "list the resolved rejects too (a reject is resolved when a later load keeps a row of its chat)")
 	format := cl.fs.String("format", "table", "table: one line per reject; csv: the raw records under their file's header, to fix and ingest again")
+	asJSON := cl.fs.Bool("json", false, "print one JSON object per reject on stdout (JSON lines) instead of the table")
 	rest, err := cl.parse(args)
 	if err != nil {
 		return err
@@ -21,10 +22,12 @@ func runRejects(ctx context.Context, e *env, args []string) error {
 		return cl.usage("unexpected argument %q", rest[0])
 	case *format != "table" && *format != "csv":
 		return usageError{fmt.Sprintf("--format %q: want table or csv", *format)}
+	case *asJSON && *format == "csv":
+		return usageError{"--json and --format csv: choose one"}
 	case *loadID < 0:
 		return usageError{"--load must be a load id"}
 	}
-	st, err := cl.open(ctx, migrated)
+	st, err := cl.open(ctx, readOnly) // reads only: never migrates
 	if err != nil {
 		return err
 	}
@@ -38,9 +41,12 @@ func runRejects(ctx context.Context, e *env, args []string) error {
 		ids[i] = l.LoadID
 	}
 	w := bufio.NewWriter(e.stdout)
-	if *format == "csv" {
+	switch {
+	case *format == "csv":
 		err = writeRejectsCSV(ctx, w, st, loads, ids, *all, cl.logger)
-	} else {
+	case *asJSON:
+		err = writeRejectsJSON(ctx, w, st, loads, ids, *all)
+	default:
 		err = writeRejectsTable(ctx, w, st, loads, ids, *all)
 	}
 	if ferr := w.Flush(); err == nil {

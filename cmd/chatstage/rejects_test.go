@@ -26,7 +26,7 @@ func TestRejectsTableGolden(t *testing.T) {
 
 	r = runCLI(t, url, nil, "rejects", "--load", "2")
 	if r.code != exitOK || strings.Contains(r.stdout, "chat_id_missing") || !strings.Contains(r.stdout, "malformed_csv") ||
-		!strings.Contains(r.stdout, "1 rejects in 1 load(s)") {
+		!strings.Contains(r.stdout, "1 reject in 1 load;") {
 		t.Errorf("rejects --load 2: exit %d\n%s", r.code, r.stdout)
 	}
 }
@@ -217,7 +217,7 @@ func TestIngestDryRun(t *testing.T) {
 	if r.code != exitOK {
 		t.Fatalf("dry run: exit %d", r.code)
 	}
-	want := goldenDay1 + ": dry run, nothing written: 7 rows read, 3 rejected, 4 new versions; chats 4 inserted, 0 updated, 0 unchanged, 0 stale; 7 messages written\n" +
+	want := goldenDay1 + ": dry run, nothing written: 7 rows read, 3 rejected; would write 4 new versions and 7 messages; chats 4 inserted, 0 updated, 0 unchanged, 0 stale\n" +
 		"rejects:\n" +
 		"  line 5: chat_id_missing: chat_id is empty\n" +
 		"  line 6: updated_at_invalid: updated_at \"gisteren\" is not a timestamp\n" +
@@ -268,8 +268,8 @@ func TestPrintDryRunManyRejects(t *testing.T) {
 	t.Parallel()
 	var b bytes.Buffer
 	printDryRun(&b, "f.csv", chatstage.LoadResult{LoadResult: store.LoadResult{RowsRead: 30, RowsRejected: 25},
-		FirstRejects: []etl.Reject{{Line: 2, Code: "field_count", Reason: "has 1 fields, the header has 13"}}}, false)
-	if !strings.Contains(b.String(), "first 1 of 25 rejects:\n  line 2: field_count: has 1 fields, the header has 13\n") {
+		FirstRejects: []etl.Reject{{Line: 2, Code: "field_count", Reason: "has 1 field, the header has 13"}}}, false)
+	if !strings.Contains(b.String(), "first 1 of 25 rejects:\n  line 2: field_count: has 1 field, the header has 13\n") {
 		t.Errorf("got\n%s", b.String())
 	}
 }

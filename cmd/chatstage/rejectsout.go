@@ -59,6 +59,28 @@ func writeRejectsCSV(ctx context.Context, w io.Writer, st *store.Store, loads []
 	return err
 }
 
+// rejectOut is one line of rejects --json: a reject, with its load's
+// source. Its raw text is the record as in the file.
+type rejectOut struct {
+	Source string `json:"source"`
+	*store.Reject
+}
+
+// writeRejectsJSON writes one JSON object per reject, in load and line
+// order, streaming like the table: memory stays flat however many there
+// are.
+func writeRejectsJSON(ctx context.Context, w io.Writer, st *store.Store, loads []store.RejectsLoad, ids []int64, all bool) error {
+	sources := make(map[int64]string, len(loads))
+	for _, l := range loads {
+		sources[l.LoadID] = l.Source
+	}
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return st.RejectsEach(ctx, ids, all, func(r *store.Reject) error {
+		return enc.Encode(rejectOut{sources[r.LoadID], r})
+	})
+}
+
 func writeRejectsTable(ctx context.Context, w io.Writer, st *store.Store, loads []store.RejectsLoad, ids []int64, all bool) error {
 	var total int64
 	for _, l := range loads {
@@ -88,7 +110,7 @@ func writeRejectsTable(ctx context.Context, w io.Writer, st *store.Store, loads 
 	if err := t.write(w); err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(w, "%d rejects in %d load(s); see them as CSV with --format csv\n", total, len(loads))
+	_, err = fmt.Fprintf(w, "%s in %s; see them as CSV with --format csv\n", plural(total, "reject", "rejects"), plural(len(loads), "load", "loads"))
 	return err
 }
 
@@ -123,13 +145,15 @@ func printDryRun(w io.Writer, name string, res chatstage.LoadResult, asJSON bool
 		return json.NewEncoder(w).Encode(dryRun{LoadResult: l, DryRun: true, FirstRejects: first})
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: dry run, nothing written: %s\n", name, loadCounts(l, "written"))
+	fmt.Fprintf(&b, "%s: dry run, nothing written: %s; would write %s and %s; %s\n",
+		name, rowCounts(l), plural(l.VersionsNew, "new version", "new versions"),
+		plural(l.MessagesWritten, "message", "messages"), chatCounts(l))
 	if l.Error != "" {
 		fmt.Fprintf(&b, "%s: %s\n", name, l.Error)
 	}
 	if len(first) > 0 {
 		if int64(len(first)) < l.RowsRejected {
-			fmt.Fprintf(&b, "first %d of %d rejects:\n", len(first), l.RowsRejected)
+			fmt.Fprintf(&b, "first %d of %s:\n", len(first), plural(l.RowsRejected, "reject", "rejects"))
 		} else {
 			b.WriteString("rejects:\n")
 		}

@@ -17,7 +17,7 @@ func runReport(ctx context.Context, e *env, args []string) (err error) {
 	}
 	run := cl.metricsStart()
 	defer func() { err = cl.metricsFinish(run, err) }()
-	st, err := cl.open(ctx, migrated)
+	st, err := cl.open(ctx, readOnly) // reads only: never migrates
 	if err != nil {
 		return err
 	}

@@ -32,6 +32,10 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	environ        func() []string // the whole environment, for PG*; nil: empty
+	// jsonLog is the command's logger once it parsed --log-format json:
+	// its summary and error lines on stderr are then log records too.
+	jsonLog *slog.Logger
 	// progressEvery is the interval of progress log lines when stderr is
 	// not a terminal; 0 means every 5 seconds. Tests shorten it.
 	progressEvery time.Duration
@@ -59,7 +63,7 @@ func commands() []command {
 
 // run executes one command line and returns the process exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, environ: os.Environ}
 	return e.run(ctx, args)
 }
 
@@ -88,6 +92,16 @@ func (e *env) usage() {
 		fmt.Fprintf(e.stderr, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(e.stderr, "\nRun 'chatstage COMMAND --help' for a command's flags.")
+	fmt.Fprint(e.stderr, `
+Environment (the database is the first of these that is set):
+  --database-url URL        a flag of every database command
+  CHATSTAGE_DATABASE_URL    a postgres:// URL or a key=value string
+  DATABASE_URL
+  PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE, PGSERVICE, ...
+                            libpq's variables, as psql reads them
+With none of them, libpq's defaults apply (the local socket, the database
+and user named after the OS user), and chatstage says so on stderr.
+`)
 }
 
 // Errors a command returns that say how it ended besides failing.
@@ -131,21 +145,22 @@ func (e *env) exit(ctx context.Context, name string, err error) int {
 		}
 		return exitUsage
 	case ctx.Err() != nil:
-		fmt.Fprintf(e.stderr, "chatstage: %s: interrupted; nothing of the interrupted work was written\n", name)
+		code := exitInterrupted
 		var sc signalCause
 		if errors.As(context.Cause(ctx), &sc) {
-			return exitCodeFor(sc.sig)
+			code = exitCodeFor(sc.sig)
 		}
-		return exitInterrupted
+		e.fail(name, "interrupted; nothing of the interrupted work was written", code)
+		return code
 	case errors.Is(err, errQuiet) && overBudget(err):
 		return exitRejectBudget
 	case errors.Is(err, errQuiet):
 		return exitFailure
 	case overBudget(err):
-		fmt.Fprintf(e.stderr, "chatstage: %s: %v\n", name, err)
+		e.fail(name, err.Error(), exitRejectBudget)
 		return exitRejectBudget
 	}
-	fmt.Fprintf(e.stderr, "chatstage: %s: %v\n", name, err)
+	e.fail(name, err.Error(), exitFailure)
 	return exitFailure
 }
 
@@ -154,6 +169,38 @@ func (e *env) exit(ctx context.Context, name string, err error) int {
 // input looks wrong" from "the tool failed".
 func overBudget(err error) bool {
 	return errors.Is(err, store.ErrRejectBudget) || errors.Is(err, store.ErrRetireBudget)
+}
+
+// fail prints the line that says why a command failed: "chatstage: what:
+// why", or under --log-format json an error record with the command and
+// the exit code.
+func (e *env) fail(what, why string, code int) {
+	e.note(slog.LevelError, "chatstage: "+what+": "+why, why, "command", what, "exit_code", code)
+}
+
+// pgEnvSet reports whether a libpq variable (PG...) is set: then the user
+// chose the database that way.
+func (e *env) pgEnvSet() bool {
+	if e.environ == nil {
+		return false
+	}
+	for _, kv := range e.environ() {
+		if name, value, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(name, "PG") && value != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// note tells people something on stderr: line as it is under
+// --log-format text, a log record (msg and attrs) under json, so that a
+// log collector reads every line of stderr.
+func (e *env) note(level slog.Level, line, msg string, attrs ...any) {
+	if e.jsonLog != nil {
+		e.jsonLog.Log(context.Background(), level, msg, attrs...)
+		return
+	}
+	fmt.Fprintln(e.stderr, line)
 }
 
 // common are the flags every database command takes.
@@ -235,6 +282,7 @@ func (cl *cmdline) parse(args []string) ([]string, error) {
 	opts := &slog.HandlerOptions{Level: level}
 	if strings.EqualFold(cl.c.logFormat, "json") {
 		cl.logger = slog.New(slog.NewJSONHandler(cl.e.stderr, opts))
+		cl.e.jsonLog = cl.logger
 	} else {
 		cl.logger = slog.New(slog.NewTextHandler(cl.e.stderr, opts))
 	}
@@ -260,8 +308,16 @@ func (cl *cmdline) noArgs(args []string) error {
 type openMode int
 
 const (
-	readOnly openMode = iota // connect only: status, rejects, migrate
-	migrated                 // apply pending migrations, fail the loads of dead processes
+	// readOnly connects only: status, rejects, report and migrate, which
+	// change nothing unless asked to (a command that reads finds a
+	// database never migrated "not migrated yet").
+	readOnly openMode = iota
+	// checked connects and requires every migration applied, changing
+	// nothing: a dry run, which must run on the schema a load would.
+	checked
+	// migrated applies pending migrations and records the loads of dead
+	// processes failed: ingest and export, the commands that write.
+	migrated
 )
 
 // open connects to the database in the documented order: --database-url,
@@ -274,6 +330,17 @@ func (cl *cmdline) open(ctx context.Context, mode openMode) (*store.Store, error
 	for _, name := range []string{"CHATSTAGE_DATABASE_URL", "DATABASE_URL"} {
 		if url == "" {
 			url = cl.e.getenv(name)
+		}
+	}
+	if url == "" && !cl.e.pgEnvSet() {
+		// Nobody chose a database: libpq's defaults would pick one (and
+		// ingest would migrate it) without a word.
+		if target, err := store.TargetOf(""); err == nil {
+			cl.e.note(slog.LevelWarn,
+				"chatstage: no database chosen, so libpq's default "+target+" is used; choose one with --database-url "+
+					"or CHATSTAGE_DATABASE_URL (chatstage --help lists the variables)",
+				"no database chosen, so libpq's default is used", "database", target,
+				"choose_with", "--database-url or CHATSTAGE_DATABASE_URL")
 		}
 	}
 	deadline := time.Now().Add(cl.c.connectTimeout)
@@ -291,6 +358,12 @@ func (cl *cmdline) openOnce(ctx context.Context, url string, mode openMode, time
 	st, err := store.Open(ctx, url, store.Options{Logger: cl.logger, ConnectTimeout: max(timeout, 0)})
 	if err != nil {
 		return nil, err
+	}
+	if mode == checked {
+		if err := st.MigrationsCheck(ctx); err != nil {
+			st.Close()
+			return nil, err
+		}
 	}
 	if mode == migrated {
 		if _, err := st.Migrate(ctx); err != nil {

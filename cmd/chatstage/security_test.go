@@ -106,4 +106,10 @@ func TestExportEscapeFormulas(t *testing.T) {
 	if strings.Count(strings.SplitN(e, "\n", 2)[0], ",") != 46 {
 		t.Errorf("the header must keep 47 columns: %s", strings.SplitN(e, "\n", 2)[0])
 	}
+	// The manifest says whether the values were changed.
+	for dir, want := range map[string]string{plain: `"escape_formulas": false`, escaped: `"escape_formulas": true`} {
+		if m := read(dir, "manifest.json"); !strings.Contains(m, want) {
+			t.Errorf("%s/manifest.json lacks %s:\n%s", dir, want, m)
+		}
+	}
 }

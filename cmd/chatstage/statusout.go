@@ -80,11 +80,10 @@ func writeStatus(w io.Writer, target string, s store.Status) error {
 	}
 	if s.Staging {
 		t := s.Totals
-		fmt.Fprintf(&b, "\ntotals: %s chats, %s versions, %s messages, %s rejects (%s open), %s loads\n",
-			thousands(t.Chats), thousands(t.Versions), thousands(t.Messages), thousands(t.Rejects),
-			thousands(t.OpenRejects), thousands(t.Loads))
-		fmt.Fprintf(&b, "lifecycle: %s chats retired, %s erased, %s rows of erased chats suppressed\n",
-			thousands(t.Retired), thousands(t.Erased), thousands(t.Suppressed))
+		fmt.Fprintf(&b, "\ntotals: %s, %s, %s, %s (%s open), %s\n", plural(t.Chats, "chat", "chats"), plural(t.Versions, "version", "versions"),
+			plural(t.Messages, "message", "messages"), plural(t.Rejects, "reject", "rejects"), thousands(t.OpenRejects), plural(t.Loads, "load", "loads"))
+		fmt.Fprintf(&b, "lifecycle: %s retired, %s erased, %s of erased chats suppressed\n",
+			plural(t.Retired, "chat", "chats"), thousands(t.Erased), plural(t.Suppressed, "row", "rows"))
 	}
 	var applied int
 	var pending []string

@@ -2,8 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 
 	"github.com/chatstage/chatstage"
@@ -14,15 +16,23 @@ import (
 // stdout, JSON for machines.
 
 // ingestPrint says what a load did: the summary line on stderr, and with
-// --json its record on stdout; a dry run's answer goes to stdout.
+// --json its record on stdout; a dry run's answer goes to stdout. A file
+// refused whole has no load, but --json still says so, so that a script
+// gets one object for every file that was read.
 func ingestPrint(e *env, name string, res chatstage.LoadResult, err error, asJSON, quiet, dryRun bool) error {
+	if errors.Is(err, chatstage.ErrRefused) {
+		if asJSON {
+			return json.NewEncoder(e.stdout).Encode(refusedOut{Source: name, Status: "refused", Error: err.Error(), DryRun: dryRun})
+		}
+		return nil
+	}
 	if dryRun {
 		if err == nil {
 			return printDryRun(e.stdout, name, res, asJSON)
 		}
 		return nil
 	}
-	if res.LoadID == 0 { // refused: no load was recorded
+	if res.LoadID == 0 { // no load was recorded (the file could not be opened)
 		return nil
 	}
 	if asJSON {
@@ -31,9 +41,22 @@ func ingestPrint(e *env, name string, res chatstage.LoadResult, err error, asJSO
 		}
 	}
 	if !quiet || res.Status != "succeeded" {
-		fmt.Fprintln(e.stderr, summaryLine(name, res.LoadResult))
+		level := slog.LevelInfo
+		if res.Status != "succeeded" {
+			level = slog.LevelError
+		}
+		e.note(level, summaryLine(name, res.LoadResult), "load "+res.Status, "file", name, "load", res.LoadResult)
 	}
 	return nil
+}
+
+// refusedOut is what ingest --json prints for a file refused whole: no
+// load was recorded, so it has no load_id and no counts.
+type refusedOut struct {
+	Source string `json:"source"`
+	Status string `json:"status"` // refused
+	Error  string `json:"error"`
+	DryRun bool   `json:"dry_run,omitempty"`
 }
 
 func summaryLine(name string, l store.LoadResult) string {
@@ -44,28 +67,34 @@ func summaryLine(name string, l store.LoadResult) string {
 		}
 		return line
 	}
-	line := fmt.Sprintf("%s: load %d succeeded: %s", name, l.LoadID, loadCounts(l, "written"))
+	line := fmt.Sprintf("%s: load %d succeeded: %s, %s; %s; %s written",
+		name, l.LoadID, rowCounts(l), plural(l.VersionsNew, "new version", "new versions"), chatCounts(l),
+		plural(l.MessagesWritten, "message", "messages"))
 	if l.Note != "" {
 		line += " (" + l.Note + ")"
 	}
 	return line
 }
 
-// loadCounts is what a load did, or would do, in words: how many rows
-// it read and what became of its chats.
-func loadCounts(l store.LoadResult, written string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%d rows read, %d rejected", l.RowsRead, l.RowsRejected)
+// rowCounts is what became of a load's rows: read, rejected, and skipped
+// for their erased chat (contract section 6).
+func rowCounts(l store.LoadResult) string {
+	s := fmt.Sprintf("%s read, %s rejected", plural(l.RowsRead, "row", "rows"), thousands(l.RowsRejected))
 	if l.RowsSuppressed > 0 {
-		fmt.Fprintf(&b, ", %d suppressed (erased chats)", l.RowsSuppressed)
+		s += fmt.Sprintf(", %s suppressed (erased chats)", thousands(l.RowsSuppressed))
 	}
-	fmt.Fprintf(&b, ", %d new versions; chats %d inserted, %d updated, %d unchanged, %d stale",
-		l.VersionsNew, l.ChatsInserted, l.ChatsUpdated, l.ChatsUnchanged, l.ChatsStale)
+	return s
+}
+
+// chatCounts is the per-chat outcome of a load (contract section 3), and
+// the chats a snapshot retired (section 6).
+func chatCounts(l store.LoadResult) string {
+	s := fmt.Sprintf("chats %s inserted, %s updated, %s unchanged, %s stale",
+		thousands(l.ChatsInserted), thousands(l.ChatsUpdated), thousands(l.ChatsUnchanged), thousands(l.ChatsStale))
 	if l.Snapshot || l.ChatsRetired > 0 {
-		fmt.Fprintf(&b, ", %d retired", l.ChatsRetired)
+		s += fmt.Sprintf(", %s retired", thousands(l.ChatsRetired))
 	}
-	fmt.Fprintf(&b, "; %d messages %s", l.MessagesWritten, written)
-	return b.String()
+	return s
 }
 
 // exportSummary is the one line export prints on stderr.
@@ -76,20 +105,41 @@ func exportSummary(dir string, m chatstage.Manifest) string {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		fmt.Fprintf(&b, "%s %d rows %d bytes", f.Name, f.Rows, f.Bytes)
+		fmt.Fprintf(&b, "%s %s %s", f.Name, plural(f.Rows, "row", "rows"), plural(f.Bytes, "byte", "bytes"))
+	}
+	running := ""
+	switch len(m.RunningLoads) {
+	case 0:
+	case 1:
+		running = fmt.Sprintf("; load %d is running and not in them", m.RunningLoads[0])
+	default:
+		running = fmt.Sprintf("; loads %s are running and not in them", joinIDs(m.RunningLoads))
 	}
 	switch {
 	case m.AsOf != 0:
 		fmt.Fprintf(&b, " (as of load %d)", m.AsOf)
 	case m.Through != 0 || m.Since != 0:
-		fmt.Fprintf(&b, " (changes after load %d through load %d)", m.Since, m.Through)
-	case m.LastLoadID == 0:
-		b.WriteString(" (no load yet)")
+		fmt.Fprintf(&b, " (changes after load %d through load %d%s)", m.Since, m.Through, running)
+	case m.LastLoadID != 0:
+		fmt.Fprintf(&b, " (last load %d%s)", m.LastLoadID, running)
+	case running != "":
+		fmt.Fprintf(&b, " (no load has succeeded yet%s)", running)
 	default:
-		fmt.Fprintf(&b, " (last load %d)", m.LastLoadID)
+		b.WriteString(" (no load yet)")
+	}
+	if m.EscapeFormulas {
+		b.WriteString(", formulas escaped")
 	}
 	fmt.Fprintf(&b, " in %s", dir)
 	return b.String()
+}
+
+func joinIDs(ids []int64) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = fmt.Sprint(id)
+	}
+	return strings.Join(s, ", ")
 }
 
 // writeReportSummary prints what the files hold in a few lines.
@@ -101,7 +151,7 @@ func writeReportSummary(w io.Writer, dir string, r chatstage.ReportResult) error
 			fmt.Fprintf(&b, "wrote %s\n", path)
 			continue
 		}
-		fmt.Fprintf(&b, "wrote %s: %s rows\n", path, thousands(f.Rows))
+		fmt.Fprintf(&b, "wrote %s: %s\n", path, plural(f.Rows, "row", "rows"))
 	}
 	fmt.Fprintf(&b, "chats: %s; the user spoke in %s (%s)\n", thousands(r.Chats), thousands(r.UserSpoke), share(r.UserSpoke, r.Chats))
 	perChat := "0"
@@ -111,8 +161,8 @@ func writeReportSummary(w io.Writer, dir string, r chatstage.ReportResult) error
 	fmt.Fprintf(&b, "messages: %s, %s per chat\n", thousands(r.Messages), perChat)
 	fmt.Fprintf(&b, "quality flags on current chats: %s\n", nameCounts(r.Flags))
 	fmt.Fprintf(&b, "rejects over all loads: %s (%s open)\n", nameCounts(r.Rejects), thousands(r.OpenRejects))
-	fmt.Fprintf(&b, "lifecycle: %s chats retired, %s erased, %s rows of erased chats suppressed\n",
-		thousands(r.Retired), thousands(r.Erased), thousands(r.Suppressed))
+	fmt.Fprintf(&b, "lifecycle: %s retired, %s erased, %s of erased chats suppressed\n",
+		plural(r.Retired, "chat", "chats"), thousands(r.Erased), plural(r.Suppressed, "row", "rows"))
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -41,6 +41,15 @@ func thousands(n int64) string {
 	return b.String()
 }
 
+// plural writes n, its digits grouped, and the noun that fits it:
+// "1 row", "0 rows", "1,234 rows".
+func plural[N ~int | ~int64](n N, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return thousands(int64(n)) + " " + many
+}
+
 // table aligns columns of text for a terminal: two spaces between
 // columns, numbers right-aligned.
 type table struct {

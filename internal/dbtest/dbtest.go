@@ -8,7 +8,9 @@
 // When CHATSTAGE_TEST_CITUS_URL is set, every test database is on that
 // Citus cluster instead (see citus.go): the whole suite runs distributed.
 // A test's database is dropped when the test passes and kept, with its URL
-// logged, when it fails.
+// logged, when it fails. The template (chatstage_tpl_ and a hash of the
+// migrations) stays on the server, so the next run need not migrate again;
+// the README says how to drop it.
 package dbtest
 
 import (
@@ -24,6 +26,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatstage/chatstage/internal/testnote"
 	"github.com/chatstage/chatstage/migrations"
 	"github.com/chatstage/chatstage/store"
 	"github.com/jackc/pgx/v5"
@@ -73,6 +76,18 @@ func server() (string, error) {
 	return serverURL, serverErr
 }
 
+// ServerURL returns the URL of the test server itself (its maintenance
+// database), for tests that connect to it in ways of their own, without a
+// database of their own.
+func ServerURL(t testing.TB) string {
+	t.Helper()
+	u, err := server()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
 // withDatabase returns base with its database name replaced.
 func withDatabase(base, name string) (string, error) {
 	u, err := url.Parse(base)
@@ -106,6 +121,10 @@ func migrationsHash() (string, error) {
 func template(ctx context.Context, base string) (string, error) {
 	templateOnce.Do(func() {
 		templateName, templateErr = makeTemplate(ctx, base)
+		if templateErr == nil && os.Getenv(EnvURL) != "" { // a container's goes with it
+			testnote.Note("NOTE: the tests keep their template database %s on the server of %s; README.md says how to drop it",
+				templateName, EnvURL)
+		}
 	})
 	return templateName, templateErr
 }

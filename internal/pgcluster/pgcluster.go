@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatstage/chatstage/internal/testnote"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -40,11 +41,11 @@ const PasswordUser = "pwuser"
 func Start(t testing.TB) *Cluster {
 	t.Helper()
 	if _, err := exec.LookPath("pg_createcluster"); err != nil || os.Geteuid() != 0 {
-		t.Skip("SKIPPED: this test starts a PostgreSQL cluster of its own and needs Debian's pg_createcluster run as root")
+		testnote.Skipf(t, "SKIPPED: the tests that start a PostgreSQL cluster of their own: they need Debian's pg_createcluster, run as root")
 	}
 	versions, _ := filepath.Glob("/usr/lib/postgresql/*/bin/postgres")
 	if len(versions) == 0 {
-		t.Skip("SKIPPED: no PostgreSQL server binaries under /usr/lib/postgresql")
+		testnote.Skipf(t, "SKIPPED: the tests that start a PostgreSQL cluster of their own: no server binaries under /usr/lib/postgresql")
 	}
 	c := &Cluster{t: t, Version: filepath.Base(filepath.Dir(filepath.Dir(versions[len(versions)-1])))}
 	c.Port = freePort(t)
