@@ -64,7 +64,7 @@ type Format string
 
 // The formats of the deliverables.
 const (
-	// CSV is the contract's format (CONTRACT.md section 4): chats.csv,
+	// CSV is the contract's format (docs/rules.md section 4): chats.csv,
 	// messages.csv.
 	CSV Format = "csv"
 	// Parquet is chats.parquet and messages.parquet: the same 47 columns

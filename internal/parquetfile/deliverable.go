@@ -11,7 +11,7 @@ import (
 	"github.com/parquet-go/parquet-go/encoding"
 )
 
-// Deliverable names one of the two CSV deliverables of CONTRACT.md section 4.
+// Deliverable names one of the two CSV deliverables of docs/rules.md section 4.
 type Deliverable int
 
 const (
@@ -51,7 +51,7 @@ func (d Deliverable) layout() *layout {
 	return nil
 }
 
-// The columns, declared once: the headers as CONTRACT.md section 4 writes
+// The columns, declared once: the headers as docs/rules.md section 4 writes
 // them, and the names of the columns that are not strings.
 const (
 	chatsHeader    = `locations,first name,user bypass messages limit,name,read only token,phone number,pois,is test chat,clientId,organizationConfigId,email,suborganization,provinces,starting domain,section type,is reviewed,limit messages case,sentiment,slug,is chat classified,ontraport update time,trip type,most relevant trip name,countries,chatId,email types,newsletter subscription time,language,last name,idle message sent time,resolution,token,subscription idle message sent time,is default chat,ontraport note id,actions,has email,most relevant brand name,created at,organizationId,recommendations cta url,updated at,idle email sent time,humanloop session id,defaultMessageId,is structured info extracted,cities`

@@ -1,5 +1,5 @@
 // Package parquetfile writes a chatstage deliverable (chats.csv or
-// messages.csv, CONTRACT.md section 4) as a Parquet file, from the same CSV
+// messages.csv, docs/rules.md section 4) as a Parquet file, from the same CSV
 // bytes that PostgreSQL's COPY streams for the CSV deliverable, so that one
 // COPY can feed both files.
 //

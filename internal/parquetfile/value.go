@@ -10,7 +10,7 @@ import (
 )
 
 // timeLayout is how the deliverables write created at and updated at: UTC,
-// always six fraction digits (CONTRACT.md section 4).
+// always six fraction digits (docs/rules.md section 4).
 const timeLayout = "2006-01-02T15:04:05.000000Z"
 
 // rowBuilder turns the CSV fields of one record into a parquet.Row. Its
@@ -82,7 +82,7 @@ func (b *rowBuilder) appendTime(i int, f []byte) error {
 }
 
 // appendList writes a JSON array's elements as strings, each as a scalar
-// column renders that JSON value (CONTRACT.md section 4): a string unescaped,
+// column renders that JSON value (docs/rules.md section 4): a string unescaped,
 // a number, true or false as written, an object or array as its compact JSON
 // text, null as a NULL element. The input is compact JSON already (the
 // export writes it so), so an element's text in the field is its compact

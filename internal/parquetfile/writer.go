@@ -41,7 +41,7 @@ type Options struct {
 // where; test for them with errors.Is.
 var (
 	// ErrHeader: the first line is not the deliverable's header, the 47
-	// names of CONTRACT.md section 4 in order, or the stream has no line.
+	// names of docs/rules.md section 4 in order, or the stream has no line.
 	ErrHeader = errors.New("not the deliverable's header")
 
 	// ErrTruncated: the stream ended inside a row (its last line has no LF).

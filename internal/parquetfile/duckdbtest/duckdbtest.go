@@ -3,7 +3,7 @@
 // that writes its files (cmd/chatstage). It runs DuckDB through the npm
 // package @duckdb/node-api and internal/parquetfile/testdata/duckdb/read.mjs.
 //
-// It also says, from CONTRACT.md section 4 and issue 16 and not from the
+// It also says, from docs/rules.md section 4 and issue 16 and not from the
 // writer's own tables, what DuckDB must read for each CSV value: the
 // expectation a test compares the Parquet with.
 //
