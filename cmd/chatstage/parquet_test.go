@@ -175,3 +175,33 @@ func TestExportFormatUsage(t *testing.T) {
 		t.Errorf("--escape-formulas without CSV: exit %d\n%s", r.code, r.stderr)
 	}
 }
+
+// TestExportParquetPastAndDelta: --as-of and --since write Parquet too,
+// from the same stream as their CSV: DuckDB reads back every value of a
+// past and of a delta deliverable as the CSV beside it has it.
+func TestExportParquetPastAndDelta(t *testing.T) {
+	t.Parallel()
+	l := newLife(t)
+	l.mustIngest(nil, chatRow("A", "2025-07-01T08:00:00", "a1"), chatRow("B", "2025-07-01T08:00:00", "b1"),
+		chatRow("C", "2025-07-01T08:00:00", "c1"))
+	l.mustIngest([]string{"--snapshot", "--max-retire", "100%"}, chatRow("A", "2025-07-02T08:00:00", "a2"),
+		chatRow("B", "2025-07-01T08:00:00", "b1"), chatRow("D", "2025-07-01T08:00:00", "d1"))
+	for _, flags := range [][]string{{"--as-of", "1"}, {"--since", "1"}} {
+		dir := t.TempDir()
+		m := exportFormats(t, l.url, dir, append(flags, "--format", "csv,parquet")...)
+		names := []string{"chats.csv", "chats.parquet", "messages.csv", "messages.parquet"}
+		if flags[0] == "--since" {
+			names = append(names, "removed.csv")
+		}
+		checkManifest(t, dir, m, names...)
+		for i := 0; i < 4; i += 2 {
+			src, err := os.ReadFile(filepath.Join(dir, m.Files[i].Name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := duckdbtest.CompareWithCSV(t, src, filepath.Join(dir, m.Files[i+1].Name)); int64(n) != m.Files[i].Rows || n == 0 {
+				t.Errorf("%v %s: DuckDB compared %d rows, the CSV has %d", flags, m.Files[i+1].Name, n, m.Files[i].Rows)
+			}
+		}
+	}
+}
