@@ -82,14 +82,6 @@ type Progress struct {
 	Waiting atomic.Pointer[string]
 }
 
-// waitMessage says whom a load waits for.
-func waitMessage(w store.LockWait) string {
-	if w.LoadID == 0 {
-		return fmt.Sprintf("waiting for another chatstage process (pid %d) to finish", w.PID)
-	}
-	return fmt.Sprintf("waiting for load %d (started %s, pid %d) to finish", w.LoadID, w.StartedAt.Local().Format("15:04"), w.PID)
-}
-
 // LoadResult is what a load did: its record, as staging.loads keeps it
 // (JSON: what ingest --json prints), and the first rejects asked for.
 type LoadResult struct {
@@ -130,7 +122,7 @@ func Ingest(ctx context.Context, st *store.Store, source string, opts IngestOpti
 		logger.Warn("ignoring unknown columns", "file", source, "columns", u)
 	}
 	onWait := func(w store.LockWait) {
-		msg := waitMessage(w)
+		msg := w.String()
 		progress.Waiting.Store(&msg)
 		logger.Info(msg, "file", source)
 	}

@@ -107,7 +107,8 @@ func (s *Store) snapshotBegin(ctx context.Context, opts pgx.TxOptions) (*Snapsho
 	}
 	sn := &Snapshot{s: s, conn: conn}
 	if s.citus {
-		if _, err := conn.Exec(ctx, ingestLockSharedSQL); err != nil {
+		onWait := func(w LockWait) { s.logger.Info(w.String()) }
+		if err := s.lockIngestShared(ctx, conn, onWait); err != nil {
 			sn.Close()
 			return nil, s.translate(err, "waiting for the load in progress")
 		}

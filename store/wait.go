@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -17,7 +18,19 @@ type LockWait struct {
 	PID       int32
 }
 
-const ingestTryLockSQL = `SELECT pg_try_advisory_lock(hashtext('chatstage.ingest'))`
+// String says whom a wait is for: "waiting for load 7 (started 02:10,
+// pid 4242) to finish", the start in local time.
+func (w LockWait) String() string {
+	if w.LoadID == 0 {
+		return fmt.Sprintf("waiting for another chatstage process (pid %d) to finish", w.PID)
+	}
+	return fmt.Sprintf("waiting for load %d (started %s, pid %d) to finish", w.LoadID, w.StartedAt.Local().Format("15:04"), w.PID)
+}
+
+const (
+	ingestTryLockSQL       = `SELECT pg_try_advisory_lock(hashtext('chatstage.ingest'))`
+	ingestTryLockSharedSQL = `SELECT pg_try_advisory_lock_shared(hashtext('chatstage.ingest'))`
+)
 
 // ingestHolderSQL finds who holds the ingest lock, and its load: the
 // load whose liveness lock the same server process holds. An advisory
@@ -42,8 +55,18 @@ LIMIT 1`
 // released: at once when it is free, else after telling onWait (when set)
 // who holds it, then waiting for it.
 func (s *Store) lockIngest(ctx context.Context, conn *pgxpool.Conn, onWait func(LockWait)) error {
+	return s.lockIngestMode(ctx, conn, onWait, ingestTryLockSQL, ingestLockSQL)
+}
+
+// lockIngestShared takes the ingest lock shared, as lockIngest does: it
+// waits for a load, not for another shared holder.
+func (s *Store) lockIngestShared(ctx context.Context, conn *pgxpool.Conn, onWait func(LockWait)) error {
+	return s.lockIngestMode(ctx, conn, onWait, ingestTryLockSharedSQL, ingestLockSharedSQL)
+}
+
+func (s *Store) lockIngestMode(ctx context.Context, conn *pgxpool.Conn, onWait func(LockWait), try, wait string) error {
 	var got bool
-	if err := conn.QueryRow(ctx, ingestTryLockSQL).Scan(&got); err != nil {
+	if err := conn.QueryRow(ctx, try).Scan(&got); err != nil {
 		return err
 	}
 	if got {
@@ -60,6 +83,6 @@ func (s *Store) lockIngest(ctx context.Context, conn *pgxpool.Conn, onWait func(
 			return err
 		}
 	}
-	_, err := conn.Exec(ctx, ingestLockSQL)
+	_, err := conn.Exec(ctx, wait)
 	return err
 }

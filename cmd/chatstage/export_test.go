@@ -625,6 +625,10 @@ func TestExportDuringARunningLoad(t *testing.T) {
 		}
 		return l
 	}
+	if dbtest.OnCitus() {
+		exportWaitsForTheLoad(t, url, begin)
+		return
+	}
 	first := begin()
 	r := runCLI(t, url, nil, "export", "--quiet", "--out", t.TempDir())
 	if r.code != exitOK || !strings.Contains(r.stderr, "(no load has succeeded yet; load 1 is running and not in them)") {
@@ -640,5 +644,35 @@ func TestExportDuringARunningLoad(t *testing.T) {
 	r = runCLI(t, url, nil, "export", "--quiet", "--out", t.TempDir())
 	if r.code != exitOK || !strings.Contains(r.stderr, "(last load 2; load 3 is running and not in them)") {
 		t.Errorf("export during a later load: exit %d, %q", r.code, r.stderr)
+	}
+}
+
+// exportWaitsForTheLoad: on Citus, where a REPEATABLE READ transaction is
+// not one instant across the workers, an export waits for the running
+// load, saying so, and then holds all of it.
+func exportWaitsForTheLoad(t *testing.T, url string, begin func() *store.Load) {
+	load := begin()
+	done := make(chan result, 1)
+	go func() { done <- runCLI(t, url, nil, "export", "--out", t.TempDir()) }()
+	conn := connect(t, url)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if queryInt(t, conn, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
+			AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the export never waited for the load")
+		}
+	}
+	select {
+	case r := <-done:
+		t.Fatalf("the export ended while the load ran: exit %d %q", r.code, r.stderr)
+	case <-time.After(200 * time.Millisecond):
+	}
+	load.Fail(context.Background(), store.SourceInfo{}, errors.New("test: given up")) // rolled back: nothing of it
+	load.Close()
+	r := <-done
+	if r.code != exitOK || !strings.Contains(r.stderr, "waiting for load 1 (started ") || !strings.Contains(r.stderr, "(no load yet)") {
+		t.Errorf("export after waiting: exit %d, %q", r.code, r.stderr)
 	}
 }
