@@ -55,7 +55,11 @@ const erasureRecordSQL = `
 INSERT INTO staging.erasures (chat_id_sha256, erased_at, after_load, existed, versions_removed,
     version_history_removed, chats_removed, messages_removed, message_history_removed,
     retirements_removed, rejects_removed)
-VALUES ($1, $2, (SELECT coalesce(max(load_id), 0) FROM staging.loads WHERE status <> 'running'), $3, $4, $5, $6, $7, $8, $9, $10)`
+VALUES ($1, $2, $11, $3, $4, $5, $6, $7, $8, $9, $10)`
+
+// lastEndedLoadSQL is an erasure's after_load. (A subquery inside the
+// INSERT would be simpler; a distributed database refuses it.)
+const lastEndedLoadSQL = `SELECT coalesce(max(load_id), 0) FROM staging.loads WHERE status <> 'running'`
 
 // Forget erases the chats chatIDs (each trimmed and sanitized as a row's
 // chat_id, by the caller) from every table, in one transaction, and
@@ -80,6 +84,10 @@ func (s *Store) Forget(ctx context.Context, chatIDs []string, dryRun bool) (Forg
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // a no-op after Commit
 	now := time.Now()
+	var afterLoad int64
+	if err := tx.QueryRow(ctx, lastEndedLoadSQL).Scan(&afterLoad); err != nil {
+		return res, s.translate(err, "erasing")
+	}
 	for _, id := range chatIDs {
 		sum := sha256.Sum256([]byte(id))
 		e := Erasure{ChatIDSHA256: hex.EncodeToString(sum[:])}
@@ -92,7 +100,7 @@ func (s *Store) Forget(ctx context.Context, chatIDs []string, dryRun bool) (Forg
 			res.ChatsErased++
 		}
 		if _, err := tx.Exec(ctx, erasureRecordSQL, e.ChatIDSHA256, now, e.Existed, e.Versions, e.VersionHistory,
-			e.Chats, e.Messages, e.MessageHistory, e.Retirements, e.Rejects); err != nil {
+			e.Chats, e.Messages, e.MessageHistory, e.Retirements, e.Rejects, afterLoad); err != nil {
 			return res, s.translate(err, "recording the erasure")
 		}
 		res.Erasures = append(res.Erasures, e)

@@ -172,6 +172,9 @@ func (s *Store) LoadBegin(ctx context.Context, p LoadParams) (*Load, error) {
 	}
 	l := &Load{s: s, p: p, conn: conn, started: time.Now()}
 	if err := l.begin(ctx); err != nil {
+		if l.id != 0 { // recorded running: say why it ends
+			l.Fail(ctx, SourceInfo{}, err) //nolint:errcheck // the error of begin says more
+		}
 		l.Close()
 		return nil, err
 	}
@@ -196,8 +199,18 @@ func (l *Load) begin(ctx context.Context) error {
 		return l.s.translate(err, l.step("beginning"))
 	}
 	l.tx = tx
-	for _, q := range []string{loadCompressionSQL, loadTablesTruncateSQL} {
-		if _, err := tx.Exec(ctx, q); err != nil {
+	if _, err := tx.Exec(ctx, loadCompressionSQL); err != nil {
+		return l.s.translate(err, l.step("preparing"))
+	}
+	// The load tables are empty between loads (every commit empties
+	// them, a rollback leaves them as they were); emptying them again
+	// costs a file sync per table and shard, so only when they are not.
+	var leftover bool
+	if err := tx.QueryRow(ctx, loadTablesLeftoverSQL).Scan(&leftover); err != nil {
+		return l.s.translate(err, l.step("preparing"))
+	}
+	if leftover {
+		if _, err := tx.Exec(ctx, loadTablesTruncateSQL); err != nil {
 			return l.s.translate(err, l.step("preparing"))
 		}
 	}

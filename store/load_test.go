@@ -476,3 +476,28 @@ func TestLookup(t *testing.T) {
 		t.Errorf("lookup of nothing = %v, %v", got, err)
 	}
 }
+
+// TestLoadEmptiesLeftovers: a load that finds rows in the load tables
+// (which no load leaves: a crash of an older version, a hand) empties them
+// before it copies, so they never join its merge.
+func TestLoadEmptiesLeftovers(t *testing.T) {
+	t.Parallel()
+	st, url := dbtest.Store(t)
+	conn, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(context.Background(), `
+		INSERT INTO chatstage_load.known_first VALUES ('A', true);
+		INSERT INTO chatstage_load.incoming_keys VALUES (9, 'Z', '2025-07-01 08:00:00+00', '\x00')`); err != nil {
+		t.Fatal(err)
+	}
+	res := mustLoad(t, st, source(row("A", "2025-07-01T08:00:00", "a")), loadOpts{})
+	if res.ChatsInserted != 1 || res.ChatsUnchanged != 0 {
+		t.Errorf("a load over leftovers: %+v, want A inserted", res)
+	}
+	if got := state(t, url); got != "A 2025-07-01 08:00:00+00 1\nA 0 a\n1 versions" {
+		t.Errorf("state:\n%s", got)
+	}
+}

@@ -13,8 +13,9 @@ import (
 // The tables of one load: the landing tables its batches are copied into
 // and the merge's intermediate sets. They live in schema chatstage_load,
 // unlogged (no WAL, emptied by a crash), and are empty between loads: each
-// load truncates them as it begins and before it commits, in its own
-// transaction, so a load that fails leaves them as they were. Loads run
+// load empties them before it commits, in its own transaction, so a load
+// that fails leaves them as they were (and a load that finds rows in them
+// empties them first). Loads run
 // one at a time (the ingest lock), so one set serves every load.
 //
 // They are real tables rather than temporary ones so that a distributed
@@ -111,13 +112,23 @@ SELECT coalesce((SELECT substring(obj_description(oid, 'pg_namespace') from 'Ver
 )
 
 // loadTablesTruncateSQL empties every load table, inside a load's
-// transaction.
+// transaction: before it commits, and as it begins if a table is not
+// empty.
 var loadTablesTruncateSQL = func() string {
 	names := make([]string, 0, len(loadTables()))
 	for _, t := range loadTables() {
 		names = append(names, t.qualified())
 	}
 	return "TRUNCATE " + strings.Join(names, ", ")
+}()
+
+// loadTablesLeftoverSQL tells whether any load table holds a row.
+var loadTablesLeftoverSQL = func() string {
+	parts := make([]string, 0, len(loadTables()))
+	for _, t := range loadTables() {
+		parts = append(parts, "EXISTS (SELECT 1 FROM "+t.qualified()+")")
+	}
+	return "SELECT " + strings.Join(parts, " OR ")
 }()
 
 // ensureLoadTables makes the load tables when they are missing or were
