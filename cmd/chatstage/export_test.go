@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -295,9 +296,8 @@ func TestExportSkMessageIDPastFourDigits(t *testing.T) {
 	exportInsertChat(t, conn, "wide")
 	_, err = conn.Exec(ctx, `
 		INSERT INTO staging.messages (chat_id, ordinal, message_id, role, type, content, load_id)
-		SELECT 'wide', o, CASE WHEN o = 7 THEN NULL ELSE 'm' || o END, 'assistant', 'default', 'x',
-		       (SELECT load_id FROM staging.chats WHERE chat_id = 'wide')
-		FROM unnest(ARRAY[0, 7, 42, 9999, 10000, 12345, 123456]) AS o`)
+		SELECT 'wide', o, CASE WHEN o = 7 THEN NULL ELSE 'm' || o END, 'assistant', 'default', 'x', c.load_id
+		FROM unnest(ARRAY[0, 7, 42, 9999, 10000, 12345, 123456]) AS o, staging.chats c WHERE c.chat_id = 'wide'`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -416,6 +416,10 @@ func TestExportOneSnapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	if dbtest.OnCitus() {
+		exportOneSnapshotCitus(t, url, tx)
+		return
+	}
 	if _, err := tx.Exec(ctx, `LOCK TABLE staging.chats IN ACCESS EXCLUSIVE MODE`); err != nil {
 		t.Fatal(err)
 	}
@@ -435,7 +439,7 @@ func TestExportOneSnapshot(t *testing.T) {
 	exportInsertChat(t, tx, "G-late")
 	if _, err := tx.Exec(ctx, `
 		INSERT INTO staging.messages (chat_id, ordinal, message_id, role, type, content, load_id)
-		VALUES ('G-late', 0, 'late-0', 'assistant', 'default', 'te laat', (SELECT load_id FROM staging.chats WHERE chat_id = 'G-late'))`); err != nil {
+		SELECT 'G-late', 0, 'late-0', 'assistant', 'default', 'te laat', load_id FROM staging.chats WHERE chat_id = 'G-late'`); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -466,6 +470,62 @@ func TestExportOneSnapshot(t *testing.T) {
 // (in this test's database: every test database has the same OIDs):
 // the export has taken its snapshot and reached the COPY that reads it. It
 // fails the test if the export ends first.
+// exportOneSnapshotCitus is TestExportOneSnapshot on a cluster, where a
+// snapshot is per worker and the ingest lock makes an export one state: a
+// writer that holds it, as every load does, commits a chat and its message
+// while the export waits; the export then has both files of the state
+// after it, the chat in chats.csv and its message in messages.csv.
+func exportOneSnapshotCitus(t *testing.T, url string, tx pgx.Tx) {
+	ctx := context.Background()
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_lock(hashtext('chatstage.ingest'))`); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	done := make(chan result, 1)
+	go func() { done <- runCLI(t, url, nil, "export", "--json", "--out", out) }()
+	conn := connect(t, url)
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if queryInt(t, conn, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
+			AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the export never waited for the ingest lock")
+		}
+	}
+	exportInsertChat(t, tx, "G-late")
+	if _, err := tx.Exec(ctx, `
+		INSERT INTO staging.messages (chat_id, ordinal, message_id, role, type, content, load_id)
+		SELECT 'G-late', 0, 'late-0', 'assistant', 'default', 'te laat', load_id FROM staging.chats WHERE chat_id = 'G-late'`); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The session lock outlives the transaction, as a load's does.
+	if _, err := tx.Conn().Exec(ctx, `SELECT pg_advisory_unlock(hashtext('chatstage.ingest'))`); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.code != exitOK {
+		t.Fatalf("export: exit %d %s", r.code, r.stderr)
+	}
+	var x chatstage.Manifest
+	if err := json.Unmarshal([]byte(r.stdout), &x); err != nil {
+		t.Fatal(err)
+	}
+	after := exportRun(t, url, t.TempDir())
+	if x.LastLoadID != 2 || !reflect.DeepEqual(x.Files, after.Files) {
+		t.Errorf("the export that waited = %+v, want the state after the writer: %+v", x, after)
+	}
+	for name, want := range map[string]string{"chats.csv": ",G-late,", "messages.csv": ",te laat,"} {
+		b, err := os.ReadFile(filepath.Join(out, name))
+		if err != nil || !strings.Contains(string(b), want) {
+			t.Errorf("%s lacks %s (%v)", name, want, err)
+		}
+	}
+}
+
 func exportWaitBlocked[T any](t *testing.T, url, table string, done chan T) {
 	t.Helper()
 	ctx := context.Background()

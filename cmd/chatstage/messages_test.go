@@ -74,9 +74,9 @@ func TestMessagesSayThingsOnce(t *testing.T) {
 	// A load the database fails in the middle: its error is recorded and
 	// printed once, after "load N failed".
 	conn := connect(t, url)
-	if _, err := conn.Exec(context.Background(), `
-		CREATE FUNCTION public.boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'boom'; END $$;
-		CREATE TRIGGER boom BEFORE INSERT ON staging.chats FOR EACH ROW EXECUTE FUNCTION public.boom()`); err != nil {
+	// (A CHECK constraint rather than a trigger: Citus refuses triggers on
+	// distributed tables.)
+	if _, err := conn.Exec(context.Background(), `ALTER TABLE staging.chats ADD CONSTRAINT boom CHECK (chat_id <> 'C-2')`); err != nil {
 		t.Fatal(err)
 	}
 	if r := run("ingest", boom); r.code != exitFailure || !strings.Contains(r.stderr, "load 2 failed: ") ||

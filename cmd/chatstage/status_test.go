@@ -77,9 +77,10 @@ func goldenDatabase(t *testing.T) string {
 	}
 	conn := connect(t, url)
 	if _, err := conn.Exec(context.Background(), `
-		UPDATE staging.loads
-		SET started_at = timestamptz '2025-07-01 02:00:00+00' + (load_id - 1) * interval '1 day',
-		    finished_at = timestamptz '2025-07-01 02:00:01.5+00' + (load_id - 1) * interval '1 day'`); err != nil {
+		UPDATE staging.loads l SET started_at = v.started, finished_at = v.finished
+		FROM (VALUES (1, timestamptz '2025-07-01 02:00:00+00', timestamptz '2025-07-01 02:00:01.5+00'),
+		             (2, timestamptz '2025-07-02 02:00:00+00', timestamptz '2025-07-02 02:00:01.5+00')) v(load_id, started, finished)
+		WHERE l.load_id = v.load_id`); err != nil {
 		t.Fatal(err)
 	}
 	return url

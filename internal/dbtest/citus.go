@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/chatstage/chatstage/internal/testnote"
 )
 
 // EnvCitusURL names the variable that points the tests at a Citus
@@ -31,7 +33,7 @@ func OnCitus() bool { return os.Getenv(EnvCitusURL) != "" }
 func SkipUnlessCitus(t testing.TB) {
 	t.Helper()
 	if !OnCitus() {
-		t.Skipf("SKIPPED: %s is not set, so this Citus test did not run (point it at a coordinator "+
+		testnote.Skipf(t, "SKIPPED: %s is not set, so this Citus test did not run (point it at a coordinator "+
 			"with its workers registered, e.g. %s=postgres://postgres@127.0.0.1:9700/postgres; docs/scaling.md)",
 			EnvCitusURL, EnvCitusURL)
 	}

@@ -40,6 +40,13 @@ const PasswordUser = "pwuser"
 // Start creates and starts a cluster for t and drops it at the end of t.
 func Start(t testing.TB) *Cluster {
 	t.Helper()
+	return StartWith(t, "")
+}
+
+// StartWith is Start with more lines of postgresql.conf, such as
+// "shared_preload_libraries = 'citus'".
+func StartWith(t testing.TB, extra string) *Cluster {
+	t.Helper()
 	if _, err := exec.LookPath("pg_createcluster"); err != nil || os.Geteuid() != 0 {
 		testnote.Skipf(t, "SKIPPED: the tests that start a PostgreSQL cluster of their own: they need Debian's pg_createcluster, run as root")
 	}
@@ -63,7 +70,7 @@ func Start(t testing.TB) *Cluster {
 		t.Fatal(err)
 	}
 	conf := filepath.Join("/etc/postgresql", c.Version, c.Name, "conf.d", "chatstage_test.conf")
-	if err := os.WriteFile(conf, []byte("listen_addresses = '127.0.0.1'\nfsync = off\nfull_page_writes = off\n"), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte("listen_addresses = '127.0.0.1'\nfsync = off\nfull_page_writes = off\n"+extra+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	c.Ctl("start")
