@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -205,37 +206,50 @@ func TestPasswordsNeverShow(t *testing.T) {
 }
 
 // TestConcurrentFirstRuns: ten ingests started at once on a new database
-// all finish within a couple of seconds of each other: the one that
-// migrates holds a lock the others block on, and is woken at once,
-// instead of goose's polling every 5 seconds.
+// all block on the migration lock, as backends waiting in pg_locks, and so
+// are woken the moment it is released, instead of polling every 5 seconds
+// as goose's own session locker does (its pg_try_advisory_lock never
+// shows a waiter); then one migrates and all ten load. The test holds the
+// lock while they start, so that it sees every one of them wait whatever
+// the machine's load, with no clock.
 func TestConcurrentFirstRuns(t *testing.T) {
 	t.Parallel()
+	ctx := context.Background()
 	url := dbtest.EmptyURL(t, "")
+	holder := connect(t, url)
+	if _, err := holder.Exec(ctx, `SELECT pg_advisory_lock(hashtext('chatstage.migrate'))`); err != nil {
+		t.Fatal(err)
+	}
 	file := writeSource(t, "a.csv", chatRow("C-1", "2025-07-01T08:05:00", "a"))
 	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var ends []time.Time
-	start := time.Now()
+	var ended atomic.Int32
 	for range 10 {
 		wg.Go(func() {
+			defer ended.Add(1)
 			r := runCLI(t, url, nil, "ingest", "--quiet", file)
 			if r.code != exitOK {
 				t.Errorf("exit %d: %s", r.code, r.stderr)
 			}
-			mu.Lock()
-			ends = append(ends, time.Now())
-			mu.Unlock()
 		})
 	}
+	for deadline := time.Now().Add(120 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		waiting := queryInt(t, holder, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
+			AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`)
+		if waiting == 10 {
+			break
+		}
+		if n := ended.Load(); n > 0 || time.Now().After(deadline) {
+			t.Fatalf("%d of ten first runs wait on the migration lock (%d ended): the others poll", waiting, n)
+		}
+	}
+	if _, err := holder.Exec(ctx, `SELECT pg_advisory_unlock(hashtext('chatstage.migrate'))`); err != nil {
+		t.Fatal(err)
+	}
 	wg.Wait()
-	var last time.Duration
-	for _, e := range ends {
-		last = max(last, e.Sub(start))
-	}
-	if last > 4*time.Second {
-		t.Errorf("ten first runs took %v; the last waited in goose's 5 s polling steps", last)
-	}
-	if n := queryInt(t, connect(t, url), `SELECT count(*) FROM staging.loads WHERE status = 'succeeded'`); n != 10 {
+	if n := queryInt(t, holder, `SELECT count(*) FROM staging.loads WHERE status = 'succeeded'`); n != 10 {
 		t.Errorf("%d loads succeeded, want 10", n)
+	}
+	if n := queryInt(t, holder, `SELECT count(*) - count(DISTINCT version_id) FROM goose_db_version`); n != 0 {
+		t.Errorf("%d migrations applied twice", n)
 	}
 }
