@@ -17,6 +17,7 @@ import (
 	"github.com/chatstage/chatstage/internal/deliver"
 	"github.com/chatstage/chatstage/internal/parquetfile"
 	"github.com/chatstage/chatstage/store"
+	"golang.org/x/sync/errgroup"
 )
 
 // ManifestName is the file Export writes beside the deliverables.
@@ -119,6 +120,11 @@ type ExportOptions struct {
 	// the last load the previous export there held.
 	SinceLoad int64
 	SinceAuto bool
+
+	// beforeCopy, when set (by tests), is called with each deliverable's
+	// name and the snapshot it is about to be copied through, on the
+	// goroutine that copies it.
+	beforeCopy func(deliverable string, sn *store.Snapshot)
 }
 
 // ErrNoPreviousExport: --since auto found no manifest.json in the
@@ -191,15 +197,21 @@ func Export(ctx context.Context, st *store.Store, dir string, opts ExportOptions
 	if asOf && since {
 		return m, errors.New("a past deliverable (as of a load) and a delta (since a load) are two exports")
 	}
-	begin := st.SnapshotBegin
+	// A past or delta state is rendered into the work area inside the
+	// snapshot's own transaction, which no other connection sees: those
+	// are read on one connection.
+	var sns []*store.Snapshot
 	if asOf || since {
-		begin = st.WorkSnapshotBegin
-	}
-	sn, err := begin(ctx)
-	if err != nil {
+		sn, err := st.WorkSnapshotBegin(ctx)
+		if err != nil {
+			return m, err
+		}
+		sns = []*store.Snapshot{sn}
+	} else if sns, err = st.SnapshotBeginShared(ctx, len(deliverables)); err != nil {
 		return m, err
 	}
-	defer sn.Close()
+	sn := sns[0]
+	defer closeSnapshots(sns)
 	m.LastLoadID, m.ExportedAt, m.RunningLoads = sn.LastLoadID, sn.TakenAt, sn.RunningLoads
 	m.EscapeFormulas = opts.EscapeFormulas
 	switch {
@@ -237,20 +249,12 @@ func Export(ctx context.Context, st *store.Store, dir string, opts ExportOptions
 		return m, fmt.Errorf("writing into %s: %w", dir, err)
 	}
 	defer set.Abort()
-	for _, d := range deliverables {
-		view := d.view
-		if asOf || since {
-			view = d.work
-		}
-		copyCSV := func(ctx context.Context, w io.Writer) (int64, error) {
-			return sn.CopyView(ctx, view, w, store.CopyOptions{})
-		}
-		files, err := writeDeliverable(ctx, set, d, copyCSV, formats, opts)
-		if err != nil {
-			return m, err
-		}
-		m.Files = append(m.Files, files...)
+	files, err := writeDeliverables(ctx, set, sns, asOf || since, formats, opts)
+	if err != nil {
+		return m, err
 	}
+	m.Files = files
+	closeSnapshots(sns[1:])
 	if since {
 		info, err := writeFile(set, RemovedName, func(w io.Writer) (int64, error) { return sn.CopyRemoved(ctx, m.Since, w) })
 		if err != nil {
@@ -270,6 +274,58 @@ func Export(ctx context.Context, st *store.Store, dir string, opts ExportOptions
 		return m, fmt.Errorf("writing into %s: %w", dir, err)
 	}
 	return m, nil
+}
+
+// closeSnapshots closes the snapshots of an export, the first last: on
+// Citus its ingest lock is what keeps the others consistent.
+func closeSnapshots(sns []*store.Snapshot) {
+	for _, sn := range slices.Backward(sns) {
+		sn.Close()
+	}
+}
+
+// writeDeliverables writes every deliverable (its work view when work)
+// and returns their files in manifest order. With a snapshot for each
+// (store.SnapshotBeginShared) they are written at the same time, each
+// read on its own connection: an export takes as long as its largest
+// deliverable, not as all of them. Else they are read one after the other
+// through the first. The files are the same either way.
+func writeDeliverables(ctx context.Context, set *deliver.Set, sns []*store.Snapshot, work bool,
+	formats []Format, opts ExportOptions) ([]FileInfo, error) {
+	files := make([][]FileInfo, len(deliverables))
+	write := func(ctx context.Context, i int, sn *store.Snapshot) error {
+		d := deliverables[i]
+		view := d.view
+		if work {
+			view = d.work
+		}
+		if opts.beforeCopy != nil {
+			opts.beforeCopy(d.base, sn)
+		}
+		copyCSV := func(ctx context.Context, w io.Writer) (int64, error) {
+			return sn.CopyView(ctx, view, w, store.CopyOptions{})
+		}
+		var err error
+		files[i], err = writeDeliverable(ctx, set, d, copyCSV, formats, opts)
+		return err
+	}
+	if len(sns) < len(deliverables) {
+		for i := range deliverables {
+			if err := write(ctx, i, sns[0]); err != nil {
+				return nil, err
+			}
+		}
+		return slices.Concat(files...), nil
+	}
+	// The first error cancels the other copies: it is the one returned.
+	g, gctx := errgroup.WithContext(ctx)
+	for i := range deliverables {
+		g.Go(func() error { return write(gctx, i, sns[i]) })
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return slices.Concat(files...), nil
 }
 
 // csvCopier streams a deliverable's CSV, as COPY ... TO STDOUT (FORMAT
