@@ -25,6 +25,8 @@ type View struct {
 	// again. The text of "created at" (UTC, fixed width) sorts as the time
 	// does, and the ordinal is the number before '#' in "sk messageId".
 	citusOrder string
+	// ranged: the view can be copied in ranges (split.go).
+	ranged bool
 }
 
 const (
@@ -34,8 +36,8 @@ const (
 
 // The views a Snapshot copies.
 var (
-	ChatsView       = View{schema: "export", name: "chats", citusOrder: chatsOrder}       // chats.csv
-	MessagesView    = View{schema: "export", name: "messages", citusOrder: messagesOrder} // messages.csv
+	ChatsView       = View{schema: "export", name: "chats", citusOrder: chatsOrder, ranged: true}       // chats.csv
+	MessagesView    = View{schema: "export", name: "messages", citusOrder: messagesOrder, ranged: true} // messages.csv
 	ChatMetricsView = View{schema: "analytics", name: "chat_metrics", orderBy: "chat_id"}
 	LoadQualityView = View{schema: "analytics", name: "load_quality", orderBy: "load_id"}
 )
@@ -291,11 +293,15 @@ type CopyOptions struct {
 	// EscapeFormulas prefixes with ' every cell that starts with =, +, -
 	// or @, so that a spreadsheet shows it as text instead of running it.
 	EscapeFormulas bool
+	// Range copies only those rows (split.go), with the header only when
+	// it is the first range.
+	Range Range
 }
 
 // CopyView writes the view as CSV with a header (COPY ... TO STDOUT
 // (FORMAT csv, HEADER)) to w, streaming: memory stays flat whatever its
-// size. It returns the data rows written, the header not counted.
+// size. It returns the data rows written, the header not counted. A range
+// of a view that is not copied in ranges is ErrNotRanged.
 func (sn *Snapshot) CopyView(ctx context.Context, v View, w io.Writer, opts CopyOptions) (int64, error) {
 	query := "SELECT * FROM " + v.ident()
 	if opts.EscapeFormulas {
@@ -304,13 +310,22 @@ func (sn *Snapshot) CopyView(ctx context.Context, v View, w io.Writer, opts Copy
 			return 0, sn.s.translate(err, "copying "+v.String())
 		}
 	}
+	where, err := sn.rangeWhere(ctx, v, opts.Range)
+	if err != nil {
+		return 0, sn.s.translate(err, "copying "+v.String())
+	}
+	query += where
 	switch {
 	case v.orderBy != "":
 		query += " ORDER BY " + v.orderBy
 	case sn.s.citus && v.citusOrder != "":
 		query += " ORDER BY " + v.citusOrder
 	}
-	tag, err := sn.tx.Conn().PgConn().CopyTo(ctx, errorTaggingWriter{w}, "COPY ("+query+") TO STDOUT (FORMAT csv, HEADER)")
+	header := ", HEADER"
+	if opts.Range.From != "" {
+		header = ""
+	}
+	tag, err := sn.tx.Conn().PgConn().CopyTo(ctx, errorTaggingWriter{w}, "COPY ("+query+") TO STDOUT (FORMAT csv"+header+")")
 	if err != nil {
 		return 0, sn.s.translate(err, "copying "+v.String())
 	}
