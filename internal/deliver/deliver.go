@@ -178,6 +178,23 @@ func (s *Set) Create(name string) (*File, error) {
 	return file, nil
 }
 
+// Scratch returns a new empty file for bytes on their way into a file of
+// the set (a part of it written before the parts ahead of it are done). It
+// is in the generation's directory, on the file system of the set, and no
+// file of the set: its name is removed at once, so nothing is left of it
+// once it is closed, whatever happens. Close it when done.
+func (s *Set) Scratch() (*os.File, error) {
+	f, err := os.CreateTemp(filepath.Join(s.state, s.gen), ".scratch-")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Remove(f.Name()); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
 // Commit makes the set what readers find: every file must be closed.
 // Until the switch, readers find the previous set; after it, the new one;
 // a crash in between leaves one or the other.
