@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -40,48 +41,57 @@ func exported(t *testing.T, dir string) map[string][]byte {
 	return out
 }
 
-// TestExportReadsOneSnapshot: chats.csv and messages.csv are copied at the
-// same time by two server processes, from one snapshot: a load that
-// commits after chats.csv has started and before messages.csv starts is
-// in neither file, which are byte for byte those of an export taken
-// before the load.
+// TestExportReadsOneSnapshot: chats.csv and the two ranges of
+// messages.csv are copied at the same time by three server processes, from
+// one snapshot: a load that commits after chats.csv has started and before
+// messages.csv starts is in neither file, which are byte for byte those of
+// an export taken before the load.
 func TestExportReadsOneSnapshot(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st, _ := dbtest.Store(t)
+	st, url := dbtest.Store(t)
 	if _, err := Ingest(ctx, st, filepath.Join(goldenInput, "day1.csv"), IngestOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// The load is another process's: the export holds 3 of st's 4
+	// connections, and a load needs more than one.
+	other, err := store.Open(ctx, url, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
 	before := t.TempDir()
 	if _, err := Export(ctx, st, before, ExportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 
+	// The load runs once chats.csv has started, and every range of
+	// messages.csv waits for it. On Citus it waits for the export's ingest
+	// lock instead: it cannot commit before the export ends.
 	var mu sync.Mutex
 	pids := map[string]uint32{}
-	chatsStarted := make(chan struct{})
+	chatsStarted, loadDone := make(chan struct{}), make(chan struct{})
 	loaded := make(chan error, 1)
-	opts := ExportOptions{beforeCopy: func(name string, sn *store.Snapshot) {
+	go func() {
+		<-chatsStarted
+		go func() {
+			_, err := Ingest(ctx, other, filepath.Join(goldenInput, "day2.csv"), IngestOptions{})
+			loaded <- err
+		}()
+		if !dbtest.OnCitus() {
+			err := <-loaded
+			loaded <- err
+		}
+		close(loadDone)
+	}()
+	opts := ExportOptions{beforeCopy: func(name string, part int, sn *store.Snapshot) {
 		mu.Lock()
-		pids[name] = sn.PID()
+		pids[fmt.Sprintf("%s %d", name, part)] = sn.PID()
 		mu.Unlock()
-		switch name {
-		case "chats":
+		if name == "chats" {
 			close(chatsStarted)
-		case "messages":
-			<-chatsStarted
-			// On Citus the load waits for the export's ingest lock
-			// instead: it cannot commit before the export ends.
-			go func() {
-				_, err := Ingest(ctx, st, filepath.Join(goldenInput, "day2.csv"), IngestOptions{})
-				loaded <- err
-			}()
-			if !dbtest.OnCitus() {
-				if err := <-loaded; err != nil {
-					t.Error(err)
-				}
-				loaded <- nil
-			}
+		} else {
+			<-loadDone
 		}
 	}}
 	during := t.TempDir()
@@ -95,13 +105,23 @@ func TestExportReadsOneSnapshot(t *testing.T) {
 	if m.LastLoadID != 1 {
 		t.Errorf("last load %d, want 1", m.LastLoadID)
 	}
-	if pids["chats"] == 0 || pids["chats"] == pids["messages"] {
-		t.Errorf("chats.csv and messages.csv read by server processes %v, want two", pids)
+	// chats.csv on one, messages.csv in two ranges on two others (on Citus
+	// in one range: ViewSplit).
+	distinct := map[uint32]bool{}
+	for _, pid := range pids {
+		distinct[pid] = true
 	}
-	want, got := exported(t, before), exported(t, during)
-	for name := range want {
-		if !bytes.Equal(got[name], want[name]) {
-			t.Errorf("%s differs from the export before the load:\n%s\nwant:\n%s", name, got[name], want[name])
+	want := 3
+	if dbtest.OnCitus() {
+		want = 2
+	}
+	if len(pids) != want || len(distinct) != want {
+		t.Errorf("read by the server processes %v, want %d", pids, want)
+	}
+	wantFiles, got := exported(t, before), exported(t, during)
+	for name := range wantFiles {
+		if !bytes.Equal(got[name], wantFiles[name]) {
+			t.Errorf("%s differs from the export before the load:\n%s\nwant:\n%s", name, got[name], wantFiles[name])
 		}
 	}
 
@@ -112,7 +132,7 @@ func TestExportReadsOneSnapshot(t *testing.T) {
 	}
 	later := exported(t, after)
 	for _, name := range []string{"chats.csv", "messages.csv"} {
-		if bytes.Equal(later[name], want[name]) {
+		if bytes.Equal(later[name], wantFiles[name]) {
 			t.Errorf("%s: the second night changed nothing in it", name)
 		}
 	}
@@ -144,11 +164,13 @@ func TestExportWithoutSpareConnections(t *testing.T) {
 	}
 	pids := map[string]uint32{}
 	alone := t.TempDir()
-	opts := ExportOptions{Formats: []Format{CSV, Parquet}, beforeCopy: func(name string, sn *store.Snapshot) { pids[name] = sn.PID() }}
+	opts := ExportOptions{Formats: []Format{CSV, Parquet}, beforeCopy: func(name string, part int, sn *store.Snapshot) {
+		pids[fmt.Sprintf("%s %d", name, part)] = sn.PID()
+	}}
 	if _, err := Export(ctx, st, alone, opts); err != nil {
 		t.Fatal(err)
 	}
-	if pids["chats"] != pids["messages"] {
+	if len(pids) != 2 || pids["chats 0"] != pids["messages 0"] {
 		t.Errorf("read by server processes %v, want one", pids)
 	}
 	want, got := exported(t, shared), exported(t, alone)
