@@ -1,6 +1,7 @@
 package chatstage
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +18,7 @@ import (
 	"github.com/chatstage/chatstage/internal/deliver"
 	"github.com/chatstage/chatstage/internal/parquetfile"
 	"github.com/chatstage/chatstage/store"
+	"golang.org/x/sync/errgroup"
 )
 
 // ManifestName is the file Export writes beside the deliverables.
@@ -119,6 +121,11 @@ type ExportOptions struct {
 	// the last load the previous export there held.
 	SinceLoad int64
 	SinceAuto bool
+
+	// beforeCopy, when set (by tests), is called with each deliverable's
+	// name, the range about to be copied (0 for the first or the whole) and
+	// the snapshot it is copied through, on the goroutine that copies it.
+	beforeCopy func(deliverable string, part int, sn *store.Snapshot)
 }
 
 // ErrNoPreviousExport: --since auto found no manifest.json in the
@@ -191,15 +198,21 @@ func Export(ctx context.Context, st *store.Store, dir string, opts ExportOptions
 	if asOf && since {
 		return m, errors.New("a past deliverable (as of a load) and a delta (since a load) are two exports")
 	}
-	begin := st.SnapshotBegin
+	// A past or delta state is rendered into the work area inside the
+	// snapshot's own transaction, which no other connection sees: those
+	// are read on one connection.
+	var sns []*store.Snapshot
 	if asOf || since {
-		begin = st.WorkSnapshotBegin
-	}
-	sn, err := begin(ctx)
-	if err != nil {
+		sn, err := st.WorkSnapshotBegin(ctx)
+		if err != nil {
+			return m, err
+		}
+		sns = []*store.Snapshot{sn}
+	} else if sns, err = st.SnapshotBeginShared(ctx, exportReaders); err != nil {
 		return m, err
 	}
-	defer sn.Close()
+	sn := sns[0]
+	defer closeSnapshots(sns)
 	m.LastLoadID, m.ExportedAt, m.RunningLoads = sn.LastLoadID, sn.TakenAt, sn.RunningLoads
 	m.EscapeFormulas = opts.EscapeFormulas
 	switch {
@@ -237,20 +250,12 @@ func Export(ctx context.Context, st *store.Store, dir string, opts ExportOptions
 		return m, fmt.Errorf("writing into %s: %w", dir, err)
 	}
 	defer set.Abort()
-	for _, d := range deliverables {
-		view := d.view
-		if asOf || since {
-			view = d.work
-		}
-		copyCSV := func(ctx context.Context, w io.Writer) (int64, error) {
-			return sn.CopyView(ctx, view, w, store.CopyOptions{})
-		}
-		files, err := writeDeliverable(ctx, set, d, copyCSV, formats, opts)
-		if err != nil {
-			return m, err
-		}
-		m.Files = append(m.Files, files...)
+	files, err := writeDeliverables(ctx, set, sns, asOf || since, formats, opts)
+	if err != nil {
+		return m, err
 	}
+	m.Files = files
+	closeSnapshots(sns[1:])
 	if since {
 		info, err := writeFile(set, RemovedName, func(w io.Writer) (int64, error) { return sn.CopyRemoved(ctx, m.Since, w) })
 		if err != nil {
@@ -272,18 +277,90 @@ func Export(ctx context.Context, st *store.Store, dir string, opts ExportOptions
 	return m, nil
 }
 
-// csvCopier streams a deliverable's CSV, as COPY ... TO STDOUT (FORMAT
-// csv, HEADER) writes it (one Write per line), into w and returns its data
-// rows.
+// exportReaders is how many connections read an export at once: one per
+// deliverable, and one more for a second range of messages.csv
+// (writeDeliverables). More ranges gained nothing on 2 cores, and the
+// store's pool holds 4 connections.
+const exportReaders = 3
+
+// closeSnapshots closes the snapshots of an export, the first last: on
+// Citus its ingest lock is what keeps the others consistent.
+func closeSnapshots(sns []*store.Snapshot) {
+	for _, sn := range slices.Backward(sns) {
+		sn.Close()
+	}
+}
+
+// writeDeliverables writes every deliverable (its work view when work)
+// and returns their files in manifest order. With a snapshot for each
+// (store.SnapshotBeginShared) they are written at the same time, each
+// read on connections of its own, and the snapshots left over go to
+// messages.csv, by far the largest (four messages to a chat), which is
+// then copied in ranges at once: an export takes about as long as its
+// largest part, not as all of them. With one snapshot they are read one
+// after the other. The files are the same bytes either way.
+func writeDeliverables(ctx context.Context, set *deliver.Set, sns []*store.Snapshot, work bool,
+	formats []Format, opts ExportOptions) ([]FileInfo, error) {
+	files := make([][]FileInfo, len(deliverables))
+	write := func(ctx context.Context, i int, readers []*store.Snapshot) error {
+		d := deliverables[i]
+		view := d.view
+		if work {
+			view = d.work
+		}
+		keys, err := readers[0].ViewSplit(ctx, view, len(readers))
+		if err != nil {
+			return err
+		}
+		var parts []csvCopier
+		for k, r := range store.Ranges(keys) {
+			sn := readers[k]
+			parts = append(parts, func(ctx context.Context, w io.Writer) (int64, error) {
+				if opts.beforeCopy != nil {
+					opts.beforeCopy(d.base, k, sn)
+				}
+				return sn.CopyView(ctx, view, w, store.CopyOptions{Range: r})
+			})
+		}
+		files[i], err = writeDeliverable(ctx, set, d, parts, formats, opts)
+		return err
+	}
+	if len(sns) < len(deliverables) {
+		for i := range deliverables {
+			if err := write(ctx, i, sns[:1]); err != nil {
+				return nil, err
+			}
+		}
+		return slices.Concat(files...), nil
+	}
+	// The first error cancels the other copies: it is the one returned.
+	g, gctx := errgroup.WithContext(ctx)
+	for i := range deliverables {
+		readers := sns[i : i+1]
+		if i == len(deliverables)-1 {
+			readers = sns[i:]
+		}
+		g.Go(func() error { return write(gctx, i, readers) })
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return slices.Concat(files...), nil
+}
+
+// csvCopier streams a deliverable's CSV, or a range of it, as COPY ...
+// TO STDOUT (FORMAT csv) writes it (one Write per line; the header only in
+// the first range), into w and returns its data rows.
 type csvCopier func(ctx context.Context, w io.Writer) (int64, error)
 
 // writeDeliverable writes deliverable d in each of formats, as files of
-// set, from ONE run of copyCSV: the CSV stream is teed into the CSV file
-// (through the formula escape when asked) and into a parquetfile.Writer
-// whose output is the Parquet file. It is the one place where a
-// deliverable's CSV becomes files: whatever copyCSV selects (the current
-// state, a past one, a delta) is written the same way in every format.
-func writeDeliverable(ctx context.Context, set *deliver.Set, d deliverable, copyCSV csvCopier,
+// set, from ONE run of its parts, the ranges of its CSV in order (one part
+// for the whole): the CSV stream is teed into the CSV file (through the
+// formula escape when asked) and into a parquetfile.Writer whose output is
+// the Parquet file. It is the one place where a deliverable's CSV becomes
+// files: whatever the parts select (the current state, a past one, a
+// delta) is written the same way in every format.
+func writeDeliverable(ctx context.Context, set *deliver.Set, d deliverable, parts []csvCopier,
 	formats []Format, opts ExportOptions) ([]FileInfo, error) {
 	type target struct {
 		file *deliver.File
@@ -314,10 +391,13 @@ func writeDeliverable(ctx context.Context, set *deliver.Set, d deliverable, copy
 	if len(sinks) == 1 {
 		w = sinks[0]
 	}
-	if opts.Lines != nil {
-		w = &lineCounter{w, opts.Lines}
+	counted := func(w io.Writer) io.Writer {
+		if opts.Lines != nil {
+			return &lineCounter{w, opts.Lines}
+		}
+		return w
 	}
-	rows, err := copyCSV(ctx, w)
+	rows, err := copyParts(ctx, set, parts, w, counted)
 	if err != nil {
 		return nil, err // it says the view, and namedWriter the file
 	}
@@ -338,6 +418,81 @@ func writeDeliverable(ctx context.Context, set *deliver.Set, d deliverable, copy
 	}
 	return infos, nil
 }
+
+// copyParts runs parts, the ranges of one CSV in order, at the same time,
+// and writes the CSV to w: the first streams into w, each other one into a
+// scratch file of set, copied into w in order once those before it are
+// done. counted wraps each part's stream, where its lines are counted as
+// they are copied. It returns the data rows of all the parts.
+func copyParts(ctx context.Context, set *deliver.Set, parts []csvCopier, w io.Writer,
+	counted func(io.Writer) io.Writer) (int64, error) {
+	if len(parts) == 1 {
+		return parts[0](ctx, counted(w))
+	}
+	rows := make([]int64, len(parts))
+	scratch := make([]*os.File, len(parts))
+	defer func() {
+		for _, f := range scratch {
+			if f != nil {
+				f.Close()
+			}
+		}
+	}()
+	for i := 1; i < len(parts); i++ {
+		var err error
+		if scratch[i], err = set.Scratch(); err != nil {
+			return 0, fmt.Errorf("writing a scratch file: %w", err)
+		}
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	for i, part := range parts[1:] {
+		f := scratch[i+1]
+		g.Go(func() error {
+			bw := bufio.NewWriterSize(f, scratchBuffer)
+			n, err := part(gctx, counted(namedWriter{"a scratch file", bw}))
+			if err != nil {
+				return err
+			}
+			rows[i+1] = n
+			if err := bw.Flush(); err != nil {
+				return fmt.Errorf("writing a scratch file: %w", err)
+			}
+			return nil
+		})
+	}
+	g.Go(func() error {
+		var err error
+		rows[0], err = parts[0](gctx, counted(w))
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return 0, err
+	}
+	buf := make([]byte, scratchBuffer)
+	for _, f := range scratch[1:] {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return 0, fmt.Errorf("reading a scratch file: %w", err)
+		}
+		// The writers of w take the CSV in chunks of any size.
+		if _, err := io.CopyBuffer(w, onlyReader{f}, buf); err != nil {
+			return 0, err
+		}
+	}
+	var total int64
+	for _, n := range rows {
+		total += n
+	}
+	return total, nil
+}
+
+// scratchBuffer batches the writes to and from a scratch file.
+const scratchBuffer = 256 << 10
+
+// onlyReader hides a file's WriterTo, so that io.CopyBuffer uses its
+// buffer.
+type onlyReader struct{ r io.Reader }
+
+func (o onlyReader) Read(p []byte) (int, error) { return o.r.Read(p) }
 
 // namedWriter names the file in its writer's errors: with several files
 // fed by one COPY, the error must say which one failed.

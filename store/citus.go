@@ -24,7 +24,9 @@ import (
 //   - a view's ORDER BY runs on each shard, so a copy of the export views
 //     orders the rows again (View.citusOrder, snapshot.go);
 //   - a REPEATABLE READ snapshot is not one instant across workers, so
-//     exports and reports hold the ingest lock shared (snapshot.go).
+//     exports and reports hold the ingest lock shared (snapshot.go), and
+//     the other connections of a shared snapshot rely on that lock, not
+//     on an exported snapshot, which is the coordinator's alone.
 
 // referenceTables are replicated to every node.
 var referenceTables = []string{"staging.loads", "staging.rejects", "staging.erasures", loadSchema + ".incoming_rejects"}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"time"
 
@@ -24,6 +25,8 @@ type View struct {
 	// again. The text of "created at" (UTC, fixed width) sorts as the time
 	// does, and the ordinal is the number before '#' in "sk messageId".
 	citusOrder string
+	// ranged: the view can be copied in ranges (split.go).
+	ranged bool
 }
 
 const (
@@ -33,8 +36,8 @@ const (
 
 // The views a Snapshot copies.
 var (
-	ChatsView       = View{schema: "export", name: "chats", citusOrder: chatsOrder}       // chats.csv
-	MessagesView    = View{schema: "export", name: "messages", citusOrder: messagesOrder} // messages.csv
+	ChatsView       = View{schema: "export", name: "chats", citusOrder: chatsOrder, ranged: true}       // chats.csv
+	MessagesView    = View{schema: "export", name: "messages", citusOrder: messagesOrder, ranged: true} // messages.csv
 	ChatMetricsView = View{schema: "analytics", name: "chat_metrics", orderBy: "chat_id"}
 	LoadQualityView = View{schema: "analytics", name: "load_quality", orderBy: "load_id"}
 )
@@ -94,6 +97,135 @@ FROM staging.loads`
 func (s *Store) SnapshotBegin(ctx context.Context) (*Snapshot, error) {
 	return s.snapshotBegin(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 }
+
+// SnapshotBeginShared takes a snapshot as SnapshotBegin does, and up to
+// readers-1 more that read exactly the same rows, each a REPEATABLE READ,
+// READ ONLY transaction on a connection of its own: several views can then
+// be copied at the same time, one per connection, as pg_dump -j does. The
+// first snapshot is the one SnapshotBegin would return (on Citus it holds
+// the ingest lock); the others carry its LastLoadID, TakenAt and
+// RunningLoads. Close the others before the first.
+//
+// On one server the first exports its snapshot (pg_export_snapshot) and
+// each other one imports it (SET TRANSACTION SNAPSHOT) before any query:
+// they see the same rows whatever commits meanwhile. On Citus an exported
+// snapshot is the coordinator's alone, not the workers'; there the first
+// already holds the ingest lock shared, so no load or erasure can commit
+// until it is closed, and each other transaction, begun after the lock
+// was taken, sees what the first sees: the same committed loads.
+//
+// Fewer snapshots than asked come back, never an error, when the other
+// connections cannot be had (the pool is busy, the server refuses one):
+// the caller then reads everything through the first, one view after the
+// other. Only the first snapshot's own errors are returned.
+func (s *Store) SnapshotBeginShared(ctx context.Context, readers int) ([]*Snapshot, error) {
+	first, err := s.SnapshotBegin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if readers < 2 {
+		return []*Snapshot{first}, nil
+	}
+	conns := s.acquireIdle(ctx, readers-1)
+	if len(conns) == 0 {
+		return []*Snapshot{first}, nil
+	}
+	var id string
+	if !s.citus {
+		if err := first.tx.QueryRow(ctx, snapshotExportSQL).Scan(&id); err != nil {
+			// The first's transaction is aborted with it: take it anew,
+			// nothing was read from it yet.
+			s.logger.Debug("reading the snapshot on one connection: it could not be exported", "error", err)
+			first.Close()
+			for _, c := range conns {
+				c.Release()
+			}
+			if first, err = s.SnapshotBegin(ctx); err != nil {
+				return nil, err
+			}
+			return []*Snapshot{first}, nil
+		}
+	}
+	sns := []*Snapshot{first}
+	for _, conn := range conns {
+		sn, err := first.share(ctx, conn, id)
+		if err != nil {
+			s.logger.Debug("reading the snapshot on fewer connections: one could not import it", "error", err)
+			continue
+		}
+		sns = append(sns, sn)
+	}
+	return sns, nil
+}
+
+// shareAcquireTimeout bounds the wait for another connection of a shared
+// snapshot: when the pool is busy (other exports of this process hold its
+// connections) the wait could last as long as they do, and a snapshot
+// read on one connection is only slower.
+const shareAcquireTimeout = 2 * time.Second
+
+// acquireIdle acquires up to n connections of the pool without waiting for
+// others to be released: none when the pool has no room.
+func (s *Store) acquireIdle(ctx context.Context, n int) []*pgxpool.Conn {
+	var conns []*pgxpool.Conn
+	for range n {
+		st := s.pool.Stat()
+		if st.IdleConns() == 0 && st.TotalConns() >= st.MaxConns() {
+			s.logger.Debug("reading the snapshot on fewer connections: the pool is busy", "max_conns", st.MaxConns())
+			break
+		}
+		actx, cancel := context.WithTimeout(ctx, shareAcquireTimeout)
+		conn, err := s.pool.Acquire(actx)
+		cancel()
+		if err != nil {
+			s.logger.Debug("reading the snapshot on fewer connections: no other connection", "error", connectCause(err))
+			break
+		}
+		conns = append(conns, conn)
+	}
+	return conns
+}
+
+const snapshotExportSQL = `SELECT pg_export_snapshot()`
+
+// snapshotIDPattern is the form of pg_export_snapshot's identifiers
+// (00000003-0000001B-1): SET TRANSACTION SNAPSHOT takes a literal, not a
+// parameter, so the identifier is checked before it is quoted into one.
+var snapshotIDPattern = regexp.MustCompile(`^[0-9A-Fa-f]+(-[0-9A-Fa-f]+)+$`)
+
+// share begins on conn a transaction that reads what sn reads: it imports
+// snapshot id, or on Citus (id "") relies on sn's ingest lock. conn is
+// released on error.
+func (sn *Snapshot) share(ctx context.Context, conn *pgxpool.Conn, id string) (*Snapshot, error) {
+	tw := &Snapshot{s: sn.s, conn: conn, LastLoadID: sn.LastLoadID, TakenAt: sn.TakenAt, RunningLoads: sn.RunningLoads}
+	fail := func(err error) (*Snapshot, error) {
+		tw.Close()
+		return nil, err
+	}
+	if !sn.s.citus && !snapshotIDPattern.MatchString(id) {
+		return fail(fmt.Errorf("unexpected snapshot identifier %q", id))
+	}
+	var err error
+	if tw.tx, err = conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}); err != nil {
+		return fail(err)
+	}
+	if id != "" {
+		// Before any query: the transaction's snapshot is this one.
+		if _, err := tw.tx.Exec(ctx, "SET TRANSACTION SNAPSHOT '"+id+"'"); err != nil {
+			return fail(err)
+		}
+	}
+	for _, q := range snapshotPrepareSQL {
+		if _, err := tw.tx.Exec(ctx, q); err != nil {
+			return fail(err)
+		}
+	}
+	return tw, nil
+}
+
+// PID is the server process that reads the snapshot, as pg_stat_activity
+// and pg_locks show it.
+func (sn *Snapshot) PID() uint32 { return sn.conn.Conn().PgConn().PID() }
 
 const (
 	ingestLockSharedSQL   = `SELECT pg_advisory_lock_shared(hashtext('chatstage.ingest'))`
@@ -161,11 +293,15 @@ type CopyOptions struct {
 	// EscapeFormulas prefixes with ' every cell that starts with =, +, -
 	// or @, so that a spreadsheet shows it as text instead of running it.
 	EscapeFormulas bool
+	// Range copies only those rows (split.go), with the header only when
+	// it is the first range.
+	Range Range
 }
 
 // CopyView writes the view as CSV with a header (COPY ... TO STDOUT
 // (FORMAT csv, HEADER)) to w, streaming: memory stays flat whatever its
-// size. It returns the data rows written, the header not counted.
+// size. It returns the data rows written, the header not counted. A range
+// of a view that is not copied in ranges is ErrNotRanged.
 func (sn *Snapshot) CopyView(ctx context.Context, v View, w io.Writer, opts CopyOptions) (int64, error) {
 	query := "SELECT * FROM " + v.ident()
 	if opts.EscapeFormulas {
@@ -174,13 +310,22 @@ func (sn *Snapshot) CopyView(ctx context.Context, v View, w io.Writer, opts Copy
 			return 0, sn.s.translate(err, "copying "+v.String())
 		}
 	}
+	where, err := sn.rangeWhere(ctx, v, opts.Range)
+	if err != nil {
+		return 0, sn.s.translate(err, "copying "+v.String())
+	}
+	query += where
 	switch {
 	case v.orderBy != "":
 		query += " ORDER BY " + v.orderBy
 	case sn.s.citus && v.citusOrder != "":
 		query += " ORDER BY " + v.citusOrder
 	}
-	tag, err := sn.tx.Conn().PgConn().CopyTo(ctx, errorTaggingWriter{w}, "COPY ("+query+") TO STDOUT (FORMAT csv, HEADER)")
+	header := ", HEADER"
+	if opts.Range.From != "" {
+		header = ""
+	}
+	tag, err := sn.tx.Conn().PgConn().CopyTo(ctx, errorTaggingWriter{w}, "COPY ("+query+") TO STDOUT (FORMAT csv"+header+")")
 	if err != nil {
 		return 0, sn.s.translate(err, "copying "+v.String())
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chatstage/chatstage/internal/dbtest"
 	"github.com/chatstage/chatstage/store"
@@ -79,6 +80,83 @@ func TestSnapshotCopiesViews(t *testing.T) {
 		if err := <-later; err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestSnapshotBeginShared: a shared snapshot reads on two server
+// processes, both see the same rows and neither a load that commits
+// after it; when the pool has no connection to spare it comes back as one
+// snapshot, not an error.
+func TestSnapshotBeginShared(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st, _ := dbtest.Store(t)
+	mustLoad(t, st, source(row("A", "2025-07-01T08:00:00", "a")), loadOpts{})
+	sns, err := st.SnapshotBeginShared(ctx, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sns) != 2 {
+		t.Fatalf("%d snapshots, want 2", len(sns))
+	}
+	if sns[0].PID() == sns[1].PID() {
+		t.Errorf("both snapshots read on server process %d", sns[0].PID())
+	}
+	if sns[1].LastLoadID != 1 || !sns[1].TakenAt.Equal(sns[0].TakenAt) {
+		t.Errorf("second snapshot %d at %v, first %d at %v", sns[1].LastLoadID, sns[1].TakenAt, sns[0].LastLoadID, sns[0].TakenAt)
+	}
+	// As in TestSnapshotCopiesViews: on one server the load commits
+	// meanwhile; on Citus it waits for the first snapshot's lock.
+	later := make(chan error, 1)
+	go func() {
+		_, err := runLoad(t, st, source(row("B", "2025-07-01T09:00:00", "b"), row("A", "2025-07-02T08:00:00", "a2")), loadOpts{})
+		later <- err
+	}()
+	if !dbtest.OnCitus() {
+		if err := <-later; err != nil {
+			t.Fatal(err)
+		}
+	}
+	var copies [2]bytes.Buffer
+	for i, sn := range sns {
+		for _, v := range []store.View{store.ChatsView, store.MessagesView} {
+			n, err := sn.CopyView(ctx, v, &copies[i], store.CopyOptions{})
+			if err != nil || n != 1 {
+				t.Errorf("snapshot %d, %s: %d rows, %v", i, v, n, err)
+			}
+		}
+	}
+	if copies[0].String() != copies[1].String() || strings.Contains(copies[0].String(), "a2") {
+		t.Errorf("the snapshots differ or see the later load:\n%s\n%s", copies[0].String(), copies[1].String())
+	}
+	sns[1].Close()
+	sns[0].Close()
+	if dbtest.OnCitus() {
+		if err := <-later; err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// The store's pool holds 4 connections: with 3 taken, the first
+	// snapshot gets the last one and no other is waited for.
+	for range 3 {
+		sn, err := st.SnapshotBegin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sn.Close()
+	}
+	start := time.Now()
+	sns, err = st.SnapshotBeginShared(ctx, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sns[0].Close()
+	if len(sns) != 1 || sns[0].LastLoadID != 2 {
+		t.Errorf("%d snapshots of load %d with the pool busy, want 1 of load 2", len(sns), sns[0].LastLoadID)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("waited %v for a connection of a busy pool", d)
 	}
 }
 

@@ -42,6 +42,8 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	cc := cfg.ConnConfig
+	// An export reads its deliverables on connections of their own at
+	// once (SnapshotBeginShared); the rest is one connection at a time.
 	cfg.MaxConns = 4
 	// A backend notices that its client died (kill -9, a lost network) only
 	// when it next talks to it, which during a long merge statement can be

@@ -31,6 +31,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -55,6 +56,7 @@ type Set struct {
 	state string // dir/.chatstage-KIND
 	gen   string // the new generation's name, in state
 	lock  *os.File
+	mu    sync.Mutex // files: Create may be called from several goroutines
 	files []*File
 	done  bool
 }
@@ -159,7 +161,8 @@ func (s *Set) Dir() string { return s.dir }
 const bufferSize = 256 << 10
 
 // Create starts a file of the set. Write it, then Close it, before
-// Commit.
+// Commit. Several goroutines may each create and write files of one set;
+// Commit and Abort come after they are done.
 func (s *Set) Create(name string) (*File, error) {
 	if name == "" || strings.ContainsAny(name, `/\`) || strings.HasPrefix(name, ".") {
 		return nil, fmt.Errorf("%q is not a file name of a set", name)
@@ -169,8 +172,27 @@ func (s *Set) Create(name string) (*File, error) {
 		return nil, err
 	}
 	file := &File{name: name, f: f, w: bufio.NewWriterSize(f, bufferSize), h: sha256.New()}
+	s.mu.Lock()
 	s.files = append(s.files, file)
+	s.mu.Unlock()
 	return file, nil
+}
+
+// Scratch returns a new empty file for bytes on their way into a file of
+// the set (a part of it written before the parts ahead of it are done). It
+// is in the generation's directory, on the file system of the set, and no
+// file of the set: its name is removed at once, so nothing is left of it
+// once it is closed, whatever happens. Close it when done.
+func (s *Set) Scratch() (*os.File, error) {
+	f, err := os.CreateTemp(filepath.Join(s.state, s.gen), ".scratch-")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Remove(f.Name()); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // Commit makes the set what readers find: every file must be closed.

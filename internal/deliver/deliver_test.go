@@ -3,6 +3,8 @@ package deliver
 import (
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -245,6 +247,53 @@ func TestSetRefusesOddUse(t *testing.T) {
 	f.Close()
 	if f.Name() != "x.csv" || f.Bytes() != 3 || f.SHA256() != "a665a45920422f9d417e4867efdc4fb8a04a1f3fff1fa07e998e86f7f7a27ae3" {
 		t.Errorf("file %s %d %s", f.Name(), f.Bytes(), f.SHA256())
+	}
+}
+
+// TestScratchLeavesNothing: a scratch file reads back what was written
+// to it and is no file of the set, nor anywhere in the directory, even
+// while it is open.
+func TestScratchLeavesNothing(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s, err := Begin(dir, "export")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Abort()
+	sc, err := s.Scratch()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close()
+	if _, err := sc.WriteString("part two\n"); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := s.Create("x.csv")
+	f.Write([]byte("part one\n"))
+	if _, err := sc.Seek(0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(f, sc); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "x.csv")); err != nil || string(b) != "part one\npart two\n" {
+		t.Errorf("x.csv = %q, %v", b, err)
+	}
+	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if strings.Contains(d.Name(), "scratch") {
+			t.Errorf("%s is left", path)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
