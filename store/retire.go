@@ -110,6 +110,9 @@ func (l *Load) planRetire(ctx context.Context) error {
 	if err := l.tx.QueryRow(ctx, retirePlanSQL, l.id).Scan(&p.unknown, &p.would, &p.base); err != nil {
 		return l.s.translate(err, l.step("counting the chats to retire"))
 	}
+	// The direct updates were live chats before the load, which their
+	// rows, already under this load, no longer say.
+	p.base += l.counts.updates
 	return nil
 }
 
