@@ -281,6 +281,9 @@ func (p *pipeline) Next() bool {
 	for i := range j.rows {
 		r := &j.rows[i]
 		seenBefore := p.seen.add(r.key.ChatID)
+		if !seenBefore && r.state.Live() {
+			b.LiveNamed++
+		}
 		switch {
 		case r.state.Known:
 			// The chat_id is a substring of its whole record as the CSV

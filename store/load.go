@@ -61,7 +61,13 @@ type KeyState struct {
 	newer  bool
 	kept   int
 	digest []byte
+	// retired: the chat exists and is retired (Live).
+	retired bool
 }
+
+// Live reports whether the key's chat was live before the load: it exists
+// and is not retired.
+func (s KeyState) Live() bool { return s.ChatExists && !s.retired }
 
 // Grows reports whether row, the row of the key, is a newer version of a
 // live chat whose first messages are the chat's current messages value
@@ -122,6 +128,12 @@ type Batch struct {
 	KnownAgain []Known
 	// Rejects are the records that cannot be chat versions.
 	Rejects []etl.Reject
+	// LiveNamed is how many of the rows are the first in the file of a
+	// chat live before the load (KeyState.Live). It may count too few (a
+	// chat taken for one named before), never too many: a snapshot whose
+	// rows name every live chat this way, and that has no reject, retires
+	// nothing without asking which chats the file names.
+	LiveNamed int
 }
 
 // BatchSource yields a load's batches in file order, as pgx's
@@ -350,7 +362,7 @@ func (l *Load) Lookup(ctx context.Context, keys []etl.Key) ([]KeyState, error) {
 		if !ok {
 			continue // a chat the database does not have
 		}
-		st.ChatExists = true
+		st.ChatExists, st.retired = true, c.retired
 		switch k.UpdatedAt.Compare(c.updatedAt) {
 		case 0:
 			st.Known = bytes.Equal(k.Hash[:], c.hash)
@@ -408,6 +420,7 @@ type copyCounts struct {
 	rows, rejects    int64 // records: kept rows and rejects
 	direct           int64 // rows written straight into the staging tables: new chats
 	directMessages   int64
+	liveNamed        int64 // Batch.LiveNamed
 	updates          int64 // Updates written the direct way: chats updated
 	updateMessages   int64 // the messages they added
 	merged           int64 // rows copied to be merged (incoming)
@@ -481,6 +494,7 @@ func (l *Load) Copy(ctx context.Context, src BatchSource) error {
 		b := src.Batch()
 		l.counts.rows += int64(len(b.Direct) + len(b.Updates) + len(b.Merged) + len(b.KnownFirst) + len(b.KnownAgain))
 		l.counts.rejects += int64(len(b.Rejects))
+		l.counts.liveNamed += int64(b.LiveNamed)
 		for _, k := range b.KnownFirst {
 			if k.Current {
 				l.counts.unchanged++

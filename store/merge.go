@@ -338,8 +338,13 @@ func (l *Load) mergeRows(ctx context.Context, res *LoadResult, lap func(string),
 		}
 	}
 	lap("analyze")
-	if err := exec("ordering rows", keysCreateSQL); err != nil {
-		return err
+	// keys is analyzed like the landing tables: a Bloom filter's false
+	// positive puts a row or two in it on a re-load, and without row
+	// estimates the classification hashed all of known_first for them.
+	for _, q := range []string{keysCreateSQL, `ANALYZE chatstage_load.keys`} {
+		if err := exec("ordering rows", q); err != nil {
+			return err
+		}
 	}
 	lap("keys")
 	var inserted, updated, unchanged, stale int64
