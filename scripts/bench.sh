@@ -16,10 +16,14 @@
 #     both databases;
 #   - export against a bare psql \copy of the same views;
 #   - peak RSS on a file three times larger and on hostile inputs.
-# Each nightly runs on a copy (CREATE DATABASE ... TEMPLATE) of the database
-# as its first ingest left it, after a CHECKPOINT, as every measured step:
-# a step never pays for the previous one's dirty pages, and pays its own
-# full-page writes as a nightly load a day later would. Needs psql,
+# After each first ingest the script runs VACUUM ANALYZE, as autovacuum
+# would in the day before the next night (and it treats the two databases
+# alike: hint bits, visibility map, statistics). Each nightly runs on a
+# copy (CREATE DATABASE ... TEMPLATE) of the database as that left it,
+# twice, alternating between the two databases, and the faster run
+# counts; every measured step runs after a CHECKPOINT: a step never pays
+# for the previous one's dirty pages, and pays its own full-page writes as
+# a nightly load a day later would. Needs psql,
 # /usr/bin/time and a server at $BENCH_ADMIN_URL (default
 # postgres://postgres@127.0.0.1:5432/postgres).
 #
@@ -112,10 +116,28 @@ timed baseline psql "$base" -q -f scripts/baseline.sql <"$dir/full.csv"
 url=$(fresh_db "${prefix}main")
 "$dir/chatstage" migrate --database-url "$url" >/dev/null
 ingest first "$url" "$dir/full.csv"
+psql "$url" -q -c "VACUUM ANALYZE"
 ingest again "$url" "$dir/full.csv"
-# The nightlies each start from the database the first ingest built.
-urli=$(copy_db "${prefix}main" "${prefix}main_incr")
-ingest incr "$urli" "$dir/only.csv"
+
+# The large database: its first CHATS chats are those of the first file.
+urlb=$(fresh_db "${prefix}big")
+"$dir/chatstage" migrate --database-url "$urlb" >/dev/null
+ingest bigfirst "$urlb" "$dir/big.csv"
+psql "$urlb" -q -c "VACUUM ANALYZE"
+
+# The nightlies each start from a copy of the database its first ingest
+# built; the incremental one twice on each database, alternating.
+least() { awk -v a="$1" -v b="$2" 'BEGIN { print (a < b ? a : b) }'; }
+for n in 1 2; do
+  ingest "incr$n" "$(copy_db "${prefix}main" "${prefix}main_incr")" "$dir/only.csv"
+  ingest "bigincr$n" "$(copy_db "${prefix}big" "${prefix}big_incr")" "$dir/only.csv"
+done
+for l in incr bigincr; do
+  if [ "$(least "${wall[${l}1]}" "${wall[${l}2]}")" = "${wall[${l}1]}" ]; then n=1; else n=2; fi
+  wall[$l]=${wall[$l$n]} rss[$l]=${rss[$l$n]} wal[$l]=${wal[$l$n]}
+done
+psql "$admin" -q -c "DROP DATABASE IF EXISTS ${prefix}big_incr WITH (FORCE)" -c "DROP DATABASE IF EXISTS ${prefix}main_incr WITH (FORCE)"
+url=$(copy_db "${prefix}main" "${prefix}main_snap")
 ingest snap "$url" "$dir/night.csv" --snapshot
 
 # Export and the bare psql \copy alternate, twice each, and the faster run
@@ -129,20 +151,11 @@ psql_once() {
     psql '$url' -q -c \"\\copy (SELECT * FROM export.messages) TO '$dir/psql-messages.csv' WITH (FORMAT csv, HEADER)\""
 }
 export_once export1; psql_once psql1; export_once export2; psql_once psql2
-least() { awk -v a="$1" -v b="$2" 'BEGIN { print (a < b ? a : b) }'; }
 wall[export]=$(least "${wall[export1]}" "${wall[export2]}"); rss[export]=${rss[export2]}
 wall[psqlexport]=$(least "${wall[psql1]}" "${wall[psql2]}")
 cmp -s "$dir/export/chats.csv" "$dir/psql-chats.csv" && cmp -s "$dir/export/messages.csv" "$dir/psql-messages.csv" ||
   { echo "export differs from psql's \\copy of the views" >&2; exit 1; }
-psql "$admin" -q -c "DROP DATABASE IF EXISTS ${prefix}main_incr WITH (FORCE)"
-
-# The large database: the same nightly file, and a snapshot of its own.
-urlb=$(fresh_db "${prefix}big")
-"$dir/chatstage" migrate --database-url "$urlb" >/dev/null
-ingest bigfirst "$urlb" "$dir/big.csv"
-urlbi=$(copy_db "${prefix}big" "${prefix}big_incr")
-ingest bigincr "$urlbi" "$dir/only.csv"
-psql "$admin" -q -c "DROP DATABASE IF EXISTS ${prefix}big_incr WITH (FORCE)"
+# The large database's snapshot nightly, for reference.
 ingest bigsnap "$urlb" "$dir/bignight.csv" --snapshot
 
 url3=$(fresh_db "${prefix}triple")
@@ -174,6 +187,7 @@ r=$(ratio "${wall[incr]}" "${wall[first]}")
 row "incremental nightly (changed chats only)" "${wall[incr]}" "$(mb "${rss[incr]}")" "$r" "<= 0.20 x first" "$(verdict "$r" 0.20)"
 r=$(ratio "${wall[bigincr]}" "${wall[incr]}")
 row "  the same file, ${big}x larger database" "${wall[bigincr]}" "$(mb "${rss[bigincr]}")" "$r" "<= 1.15 x on the first database" "$(verdict "$r" 1.15)"
+row "  (each the faster of: ${wall[incr1]} ${wall[incr2]} s; ${wall[bigincr1]} ${wall[bigincr2]} s)" - - - - -
 r=$(ratio "${wall[snap]}" "${wall[first]}")
 row "snapshot nightly (all chats, 10% changed)" "${wall[snap]}" "$(mb "${rss[snap]}")" "$r" "<= 0.35 x first" "$(verdict "$r" 0.35)"
 row "  ${big}x larger database: first ingest" "${wall[bigfirst]}" "$(mb "${rss[bigfirst]}")" "$(ratio "${wall[bigfirst]}" "${wall[first]}")" "(x first; for reference)" -
