@@ -67,6 +67,10 @@ type jobRow struct {
 	key   etl.Key
 	state store.KeyState
 	row   *etl.Row // nil when the database keeps the row as it is
+	// grows: row is a newer version of a live chat whose first kept
+	// messages are the chat's current ones (store.KeyState.Grows).
+	grows bool
+	kept  int
 }
 
 // pipeline runs the stages for one file; it is the load's
@@ -217,6 +221,9 @@ func (w *worker) shape(ctx context.Context, j *job) error {
 			}
 			shaped = append(shaped, row)
 			r.row = &shaped[len(shaped)-1]
+			// Hashing the messages here, on the workers, keeps it off
+			// the one goroutine that feeds the database.
+			r.kept, r.grows = r.state.Grows(r.row)
 		}
 		j.rows = append(j.rows, r)
 	}
@@ -228,6 +235,8 @@ func (w *worker) shape(ctx context.Context, j *job) error {
 //   - a row whose version the database keeps as it is: KnownFirst when it
 //     is the first row of its chat in the file, else KnownAgain;
 //   - the first row of a chat the database does not have: Direct;
+//   - the first row of a live chat, newer than its current version, whose
+//     conversation only grew: Updates;
 //   - any other: Merged.
 //
 // A chat seen before is told by a Bloom filter, whose false positives only
@@ -272,6 +281,9 @@ func (p *pipeline) Next() bool {
 	for i := range j.rows {
 		r := &j.rows[i]
 		seenBefore := p.seen.add(r.key.ChatID)
+		if !seenBefore && r.state.Live() {
+			b.LiveNamed++
+		}
 		switch {
 		case r.state.Known:
 			// The chat_id is a substring of its whole record as the CSV
@@ -285,6 +297,8 @@ func (p *pipeline) Next() bool {
 			}
 		case !r.state.ChatExists && !seenBefore:
 			b.Direct = append(b.Direct, r.row)
+		case r.grows && !seenBefore:
+			b.Updates = append(b.Updates, store.Update{Row: r.row, Kept: r.kept})
 		default:
 			b.Merged = append(b.Merged, r.row)
 		}

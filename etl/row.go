@@ -90,6 +90,10 @@ type Row struct {
 	// Hash identifies the version's content: two records of the same
 	// version with the same hash are identical and need no write.
 	Hash [sha256.Size]byte
+	// MessagesDigest is MessagesDigest(Messages): a destination that keeps
+	// it with the messages can tell a newer version whose conversation only
+	// grew, and write only the messages it added.
+	MessagesDigest [sha256.Size]byte
 }
 
 // Key identifies a version and its content without any JSON work: what a
@@ -255,7 +259,33 @@ func (s *Shaper) ShapeNormalized(rec *Record, n *Normalized) (Row, *Reject) {
 	if row.HasMessageCount && row.MessageCount != int64(len(row.Messages)) {
 		row.Flags |= FlagMessageCountMismatch
 	}
+	row.MessagesDigest = MessagesDigest(row.Messages)
 	return row, nil
+}
+
+// MessagesDigest is the SHA-256 of msgs' values, each length-prefixed and
+// marked null or not, in order. Two lists have the same digest only when
+// they hold the same messages, value for value, so the digest of a newer
+// version's first n messages equals that of an older version's n
+// messages exactly when the conversation only grew.
+func MessagesDigest(msgs []Message) [sha256.Size]byte {
+	h := sha256.New()
+	var n [9]byte
+	for i := range msgs {
+		m := &msgs[i]
+		for _, t := range [...]Text{m.ID, m.Role, m.Type, m.Content, m.Disclaimer, m.Extra} {
+			n[0] = 0
+			if t.Valid {
+				n[0] = 1
+			}
+			binary.LittleEndian.PutUint64(n[1:], uint64(len(t.S)))
+			h.Write(n[:])
+			h.Write(bytesOf(t.S))
+		}
+	}
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	return sum
 }
 
 // recordText writes fields back as one CSV record, sanitized, for a reject

@@ -164,7 +164,15 @@ var chatVersionsTable = &table[loadRow]{schema: "staging", name: "chat_versions"
 // A chat written by COPY is new, so live.
 var chatsTable = &table[loadRow]{schema: "staging", name: "chats",
 	columns: concat(sourceColumns(rowOf), shapedColumns(rowOf), loadColumns,
-		[]column[loadRow]{{"retired_by_load", "bigint", func(loadRow) any { return nil }}})}
+		[]column[loadRow]{{"retired_by_load", "bigint", func(loadRow) any { return nil }}},
+		digestColumn(rowOf))}
+
+// digestColumn is the digest of a row's messages, which staging.chats
+// keeps beside the current version (migration 00006) so that a newer
+// version whose conversation only grew writes only its new messages.
+func digestColumn[R any](row func(R) *etl.Row) []column[R] {
+	return []column[R]{{"messages_digest", "bytea", func(r R) any { return row(r).MessagesDigest[:] }}}
+}
 
 // messageRow is message i of a row, written by load loadID.
 type messageRow struct {
@@ -206,7 +214,15 @@ var incomingTable = &table[*etl.Row]{schema: loadSchema, name: "incoming",
 	columns: concat(lineColumn(func(r *etl.Row) int64 { return r.Line }),
 		sourceColumns(func(r *etl.Row) *etl.Row { return r }),
 		rawColumns(func(r *etl.Row) *etl.Row { return r }),
-		shapedColumns(func(r *etl.Row) *etl.Row { return r }))}
+		shapedColumns(func(r *etl.Row) *etl.Row { return r }),
+		digestColumn(func(r *etl.Row) *etl.Row { return r }))}
+
+// updatesTable holds the new current rows of the chats a load updates the
+// direct way (Batch.Updates): every column of staging.chats that changes,
+// applied by one UPDATE before the merge (updatesApplySQL). A direct
+// update is of a live chat, whose retired_by_load stays null.
+var updatesTable = &table[loadRow]{schema: loadSchema, name: "updates",
+	columns: slices.DeleteFunc(slices.Clone(chatsTable.columns), func(c column[loadRow]) bool { return c.name == "retired_by_load" })}
 
 // incomingMessagesTable holds the messages of the rows to merge; the
 // merge writes those of the rows that become current.
@@ -278,6 +294,15 @@ func selectList(alias string, names []string, exprs map[string]string) string {
 		} else {
 			parts[i] = alias + "." + n
 		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// setFrom is "c = alias.c" for each name.
+func setFrom(alias string, names []string) string {
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = n + " = " + alias + "." + n
 	}
 	return strings.Join(parts, ", ")
 }

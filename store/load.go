@@ -1,10 +1,13 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/chatstage/chatstage/etl"
@@ -51,6 +54,31 @@ type SourceInfo struct {
 // (Current), or at least some version of the chat (ChatExists).
 type KeyState struct {
 	Known, Current, ChatExists bool
+
+	// newer: the key is a version newer than the current one of a live
+	// chat, whose current messages are kept messages and hash to digest
+	// (nil when unknown); see Grows.
+	newer  bool
+	kept   int
+	digest []byte
+	// retired: the chat exists and is retired (Live).
+	retired bool
+}
+
+// Live reports whether the key's chat was live before the load: it exists
+// and is not retired.
+func (s KeyState) Live() bool { return s.ChatExists && !s.retired }
+
+// Grows reports whether row, the row of the key, is a newer version of a
+// live chat whose first messages are the chat's current messages value
+// for value, and returns how many those are: its conversation only grew.
+// Such a row can be an Update, written the direct way.
+func (s KeyState) Grows(row *etl.Row) (kept int, ok bool) {
+	if !s.newer || s.digest == nil || len(row.Messages) < s.kept {
+		return 0, false
+	}
+	d := etl.MessagesDigest(row.Messages[:s.kept])
+	return s.kept, bytes.Equal(d[:], s.digest)
 }
 
 // Known is a row whose exact version the database keeps as it is
@@ -59,6 +87,14 @@ type Known struct {
 	Line    int64
 	Key     etl.Key
 	Current bool // the version is its chat's current one
+}
+
+// Update is a newer version of a live chat whose conversation only grew
+// (KeyState.Grows): its first Kept messages are the chat's current
+// messages as they are.
+type Update struct {
+	Row  *etl.Row
+	Kept int
 }
 
 // Batch is a run of consecutive records of a file, sorted by the way each
@@ -72,6 +108,13 @@ type Batch struct {
 	// tables (the bulk path), or merges them when the load has a reject
 	// budget (a load over budget must drop its rows and keep its rejects).
 	Direct []*etl.Row
+	// Updates are rows that are the first row in the file of a live chat,
+	// a version newer than its current one whose conversation only grew
+	// (KeyState.Grows). The version cannot be in the history (the current
+	// one is the greatest), so Copy writes it there straight, the new
+	// messages beside the kept ones, and the chat's current row by one
+	// UPDATE before the merge; or merges them, under a reject budget.
+	Updates []Update
 	// Merged are the other rows whose version the database does not keep
 	// as it is. They go through the merge (merge.go).
 	Merged []*etl.Row
@@ -85,6 +128,12 @@ type Batch struct {
 	KnownAgain []Known
 	// Rejects are the records that cannot be chat versions.
 	Rejects []etl.Reject
+	// LiveNamed is how many of the rows are the first in the file of a
+	// chat live before the load (KeyState.Live). It may count too few (a
+	// chat taken for one named before), never too many: a snapshot whose
+	// rows name every live chat this way, and that has no reject, retires
+	// nothing without asking which chats the file names.
+	LiveNamed int
 }
 
 // BatchSource yields a load's batches in file order, as pgx's
@@ -133,6 +182,10 @@ type Load struct {
 	id       int64 // 0 for a dry run
 	started  time.Time
 	noLookup bool // the history was empty at begin: nothing to look up
+	// replaces: a lookup met a version the database keeps with other
+	// content; without one, the merge has no content to move to the
+	// history and skips that step.
+	replaces atomic.Bool
 	counts   copyCounts
 	retire   retirePlan
 	erased   map[[sha256.Size]byte]bool // chats erased: their rows are suppressed
@@ -259,66 +312,120 @@ func (l *Load) step(what string) string {
 	return what
 }
 
-// lookupSQL says, for each key of a batch, whether its exact version is
-// kept as it is, whether that version is the chat's current one, and
-// whether the chat exists at all. The staging tables are read only for
-// the batch's chats (chat_id = ANY), never joined to the whole key list:
-// on a distributed database that keeps each read to the shards of those
-// chats instead of pulling a whole table to the coordinator.
-const lookupSQL = `
-SELECT v.chat_id IS NOT NULL,
-       coalesce(c.updated_at = k.updated_at AND c.row_hash = k.row_hash, false),
-       c.chat_id IS NOT NULL OR v.chat_id IS NOT NULL
-FROM unnest($1::text[], $2::timestamptz[], $3::bytea[]) WITH ORDINALITY AS k(chat_id, updated_at, row_hash, i)
-LEFT JOIN (SELECT chat_id, updated_at, row_hash FROM staging.chat_versions WHERE chat_id = ANY ($1::text[])) v
-       ON v.chat_id = k.chat_id AND v.updated_at = k.updated_at AND v.row_hash = k.row_hash
-LEFT JOIN (SELECT chat_id, updated_at, row_hash FROM staging.chats WHERE chat_id = ANY ($1::text[])) c
-       ON c.chat_id = k.chat_id
-ORDER BY k.i`
+// lookupChatsSQL reads the current version of each chat of a batch: one
+// read of staging.chats through its primary key, whatever the size of the
+// history, matched against the keys in Go. On a distributed database
+// chat_id = ANY keeps the read to the shards of those chats.
+const lookupChatsSQL = `
+SELECT chat_id, updated_at, row_hash, retired_by_load IS NOT NULL, messages_kept, messages_digest
+FROM staging.chats WHERE chat_id = ANY ($1::text[])`
+
+// lookupVersionSQL reads one version of the history by its primary key:
+// only for a key older than its chat's current version, which a nightly
+// file seldom holds.
+const lookupVersionSQL = `SELECT row_hash FROM staging.chat_versions WHERE chat_id = $1 AND updated_at = $2`
+
+// currentChat is what Lookup reads of a chat's current version.
+type currentChat struct {
+	updatedAt time.Time
+	hash      []byte
+	retired   bool
+	kept      int32
+	digest    []byte
+}
 
 // Lookup returns what the database keeps of each key, in the order of
-// keys: one query for all of them, on another of the pool's connections
-// (the load's own is busy copying). It is safe for concurrent use. On a
-// history that was empty when the load began it answers without asking.
+// keys, on another of the pool's connections (the load's own is busy
+// copying): the current version of the keys' chats in one query, then,
+// pipelined, the keys older than it in the history. A key equal to the
+// current version, or newer, needs no more: the current version is the
+// greatest of the history, and its content is the chat's. It is safe for
+// concurrent use. On a history that was empty when the load began it
+// answers without asking.
 func (l *Load) Lookup(ctx context.Context, keys []etl.Key) ([]KeyState, error) {
 	states := make([]KeyState, len(keys))
 	if l.noLookup || len(keys) == 0 {
 		return states, nil
 	}
 	ids := make([]string, len(keys))
-	times := make([]time.Time, len(keys))
-	hashes := make([][]byte, len(keys))
 	for i := range keys {
-		ids[i], times[i], hashes[i] = keys[i].ChatID, keys[i].UpdatedAt, keys[i].Hash[:]
+		ids[i] = keys[i].ChatID
 	}
-	rows, err := l.s.pool.Query(ctx, lookupSQL, ids, times, hashes)
+	rows, err := l.s.pool.Query(ctx, lookupChatsSQL, ids)
 	if err != nil {
-		if isConnectError(err) {
-			// The pool opens a connection for the lookups while the load
-			// runs: failing to, mid-load, is the server going away.
-			return nil, &dbError{ErrConnectionLost, fmt.Sprintf("%v at %s during %s (connecting again: %s)",
-				ErrConnectionLost, l.s.target, l.step("looking up rows"), connectCause(err)), err}
-		}
+		return nil, l.lookupError(err)
+	}
+	current := make(map[string]currentChat, len(keys))
+	var id string
+	var c currentChat
+	_, err = pgx.ForEachRow(rows, []any{&id, &c.updatedAt, &c.hash, &c.retired, &c.kept, &c.digest}, func() error {
+		current[id] = c
+		return nil
+	})
+	if err != nil {
 		return nil, l.s.translate(err, l.step("looking up rows"))
 	}
-	defer rows.Close()
-	i := 0
-	for rows.Next() {
-		if i == len(states) {
-			return nil, fmt.Errorf("%s: more answers than keys", l.step("looking up rows"))
+	var older []int // keys older than their chat's current version
+	// replaces: the database keeps a key's version with other content,
+	// which the merge moves to the history.
+	replaces := false
+	for i := range keys {
+		k, st := &keys[i], &states[i]
+		c, ok := current[k.ChatID]
+		if !ok {
+			continue // a chat the database does not have
 		}
-		if err := rows.Scan(&states[i].Known, &states[i].Current, &states[i].ChatExists); err != nil {
-			return nil, l.s.translate(err, l.step("looking up rows"))
+		st.ChatExists, st.retired = true, c.retired
+		switch k.UpdatedAt.Compare(c.updatedAt) {
+		case 0:
+			st.Known = bytes.Equal(k.Hash[:], c.hash)
+			st.Current = st.Known
+			replaces = replaces || !st.Known
+		case 1:
+			st.newer = !c.retired
+			st.kept, st.digest = int(c.kept), c.digest
+		default:
+			older = append(older, i)
 		}
-		i++
 	}
-	if err := rows.Err(); err != nil {
-		return nil, l.s.translate(err, l.step("looking up rows"))
+	if len(older) > 0 {
+		b := &pgx.Batch{}
+		for _, i := range older {
+			b.Queue(lookupVersionSQL, keys[i].ChatID, keys[i].UpdatedAt)
+		}
+		br := l.s.pool.SendBatch(ctx, b)
+		for _, i := range older {
+			var hash []byte
+			err := br.QueryRow().Scan(&hash)
+			if errors.Is(err, pgx.ErrNoRows) {
+				continue // a version the history does not have
+			}
+			if err != nil {
+				br.Close()
+				return nil, l.lookupError(err)
+			}
+			states[i].Known = bytes.Equal(keys[i].Hash[:], hash)
+			replaces = replaces || !states[i].Known
+		}
+		if err := br.Close(); err != nil {
+			return nil, l.lookupError(err)
+		}
 	}
-	if i != len(states) {
-		return nil, fmt.Errorf("%s: %d answers for %d keys", l.step("looking up rows"), i, len(keys))
+	if replaces {
+		l.replaces.Store(true)
 	}
 	return states, nil
+}
+
+// lookupError translates an error of Lookup.
+func (l *Load) lookupError(err error) error {
+	if isConnectError(err) {
+		// The pool opens a connection for the lookups while the load
+		// runs: failing to, mid-load, is the server going away.
+		return &dbError{ErrConnectionLost, fmt.Sprintf("%v at %s during %s (connecting again: %s)",
+			ErrConnectionLost, l.s.target, l.step("looking up rows"), connectCause(err)), err}
+	}
+	return l.s.translate(err, l.step("looking up rows"))
 }
 
 // copyCounts are what Copy counted of the rows it sent.
@@ -326,6 +433,11 @@ type copyCounts struct {
 	rows, rejects    int64 // records: kept rows and rejects
 	direct           int64 // rows written straight into the staging tables: new chats
 	directMessages   int64
+	liveNamed        int64 // Batch.LiveNamed
+	updates          int64 // Updates written the direct way: chats updated
+	updateMessages   int64 // the messages they added
+	merged           int64 // rows copied to be merged (incoming)
+	knownAgain       int64
 	unchanged, stale int64 // KnownFirst rows
 }
 
@@ -334,6 +446,7 @@ type copyCounts struct {
 // hundred rows.
 type copyRound struct {
 	incoming, direct []*etl.Row
+	updates          []Update
 	knownFirst       []Known
 	knownAgain       []Known
 	rejects          []*etl.Reject
@@ -354,6 +467,14 @@ func (r *copyRound) add(b *Batch, direct bool) {
 			r.incoming = append(r.incoming, row)
 		}
 		r.bytes += rowBytes(row)
+	}
+	for _, u := range b.Updates {
+		if direct {
+			r.updates = append(r.updates, u)
+		} else {
+			r.incoming = append(r.incoming, u.Row)
+		}
+		r.bytes += rowBytes(u.Row)
 	}
 	for _, row := range b.Merged {
 		r.incoming = append(r.incoming, row)
@@ -384,8 +505,9 @@ func (l *Load) Copy(ctx context.Context, src BatchSource) error {
 	var r copyRound
 	for src.Next() {
 		b := src.Batch()
-		l.counts.rows += int64(len(b.Direct) + len(b.Merged) + len(b.KnownFirst) + len(b.KnownAgain))
+		l.counts.rows += int64(len(b.Direct) + len(b.Updates) + len(b.Merged) + len(b.KnownFirst) + len(b.KnownAgain))
 		l.counts.rejects += int64(len(b.Rejects))
+		l.counts.liveNamed += int64(b.LiveNamed)
 		for _, k := range b.KnownFirst {
 			if k.Current {
 				l.counts.unchanged++
@@ -427,25 +549,39 @@ func (l *Load) copyRound(ctx context.Context, r *copyRound) error {
 	copyTo(func() (int64, error) { return incomingKeysTable.copyRows(ctx, l.tx, r.knownAgain) })
 	copyTo(func() (int64, error) { return incomingTable.copyRows(ctx, l.tx, r.incoming) })
 	copyTo(func() (int64, error) { return incomingMessagesTable.copyRows(ctx, l.tx, msgs) })
-	if len(r.direct) > 0 {
-		rows := make([]loadRow, len(r.direct))
+	l.counts.merged += int64(len(r.incoming))
+	l.counts.knownAgain += int64(len(r.knownAgain))
+	if len(r.direct)+len(r.updates) > 0 {
+		// New chats and direct updates share the COPYs into the history
+		// and the messages; an update writes only the messages it adds.
+		rows := make([]loadRow, 0, len(r.direct)+len(r.updates))
 		msgs = msgs[:0]
-		for i, row := range r.direct {
-			rows[i] = loadRow{row, l.id}
+		for _, row := range r.direct {
+			rows = append(rows, loadRow{row, l.id})
 			for j := range row.Messages {
 				msgs = append(msgs, messageRow{row, j, l.id})
 			}
 		}
+		directMessages := len(msgs)
+		for _, u := range r.updates {
+			rows = append(rows, loadRow{u.Row, l.id})
+			for j := u.Kept; j < len(u.Row.Messages); j++ {
+				msgs = append(msgs, messageRow{u.Row, j, l.id})
+			}
+		}
 		copyTo(func() (int64, error) { return chatVersionsTable.copyRows(ctx, l.tx, rows) })
-		copyTo(func() (int64, error) { return chatsTable.copyRows(ctx, l.tx, rows) })
+		copyTo(func() (int64, error) { return chatsTable.copyRows(ctx, l.tx, rows[:len(r.direct)]) })
+		copyTo(func() (int64, error) { return updatesTable.copyRows(ctx, l.tx, rows[len(r.direct):]) })
 		copyTo(func() (int64, error) { return messagesTable.copyRows(ctx, l.tx, msgs) })
 		l.counts.direct += int64(len(r.direct))
-		l.counts.directMessages += int64(len(msgs))
+		l.counts.directMessages += int64(directMessages)
+		l.counts.updates += int64(len(r.updates))
+		l.counts.updateMessages += int64(len(msgs) - directMessages)
 	}
 	if err != nil {
 		return l.s.translate(err, l.step("copying rows"))
 	}
-	l.s.logger.Debug("copy round", "load_id", l.id, "rows", len(r.incoming)+len(r.direct), "duration", time.Since(start))
+	l.s.logger.Debug("copy round", "load_id", l.id, "rows", len(r.incoming)+len(r.direct)+len(r.updates), "duration", time.Since(start))
 	return nil
 }
 
@@ -465,6 +601,9 @@ func (l *Load) Commit(ctx context.Context, read SourceInfo) (LoadResult, error) 
 	over := l.p.RejectBudget.exceeded(res.RowsRejected, res.RowsRead)
 	if over && !l.p.DryRun {
 		return l.overBudget(ctx, res)
+	}
+	if err := l.applyUpdates(ctx); err != nil {
+		return res, err
 	}
 	overRetire := false
 	if l.p.Snapshot {

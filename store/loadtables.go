@@ -66,6 +66,7 @@ func loadTables() []loadTable {
 		{name: "incoming_messages", defs: defsOf(incomingMessagesTable)},
 		{name: "incoming_keys", defs: defsOf(incomingKeysTable)},
 		{name: "known_first", defs: defsOf(knownFirstTable)},
+		{name: "updates", defs: defsOf(updatesTable)},
 		{name: "incoming_rejects", defs: defsOf(incomingRejectsTable), reference: true},
 		// keys: the merge's decisions on the narrow key columns (keysSQL).
 		{name: "keys", defs: []string{`line bigint NOT NULL`, `chat_id text COLLATE "C" NOT NULL`,

@@ -223,6 +223,60 @@ FROM chatstage_load.new_messages
 ORDER BY chat_id, ordinal
 ON CONFLICT (chat_id, ordinal) DO NOTHING`
 
+// updatesApplySQL makes the direct updates (Batch.Updates) current: each
+// row of chatstage_load.updates replaces its chat's row.
+var updatesApplySQL = `
+UPDATE staging.chats c SET ` + setFrom("u", columnNames(updatesTable, "chat_id")) + `
+FROM chatstage_load.updates u
+WHERE u.chat_id = c.chat_id`
+
+// applyUpdates writes the current rows of the direct updates, before
+// anything else reads staging.chats: the retire plan and the merge take
+// them as the state before the file's later rows, as they take the new
+// chats. The join must walk the updates and probe staging.chats by its
+// primary key, so that its cost follows the file: the planner, which
+// costs each probe as a read from disk, scans the whole table instead
+// once the updates are a few percent of it (0.5 s on 1,000,000 chats for
+// 20,000 updates, docs/performance.md), hence hash and merge joins off
+// for this one statement.
+func (l *Load) applyUpdates(ctx context.Context) error {
+	if l.counts.updates == 0 {
+		return nil
+	}
+	start := time.Now()
+	err := l.withIndexJoins(ctx, func() error {
+		_, err := l.tx.Exec(ctx, updatesApplySQL)
+		return err
+	})
+	if err != nil {
+		return l.s.translate(err, l.step("writing updated chats"))
+	}
+	l.s.logger.Debug("merge step", "load_id", l.id, "step", "updates", "rows", l.counts.updates, "duration", time.Since(start))
+	return nil
+}
+
+// withIndexJoins runs f with hash and merge joins off, so that a join of
+// a landing table with a staging table is a nested loop over the landing
+// rows, each probing an index; then sets them back as they were. The
+// settings are the transaction's (set_config's is_local), and on a
+// distributed database only the coordinator's: the workers plan their
+// shards' statements themselves.
+func (l *Load) withIndexJoins(ctx context.Context, f func() error) error {
+	var hash, merge string
+	if err := l.tx.QueryRow(ctx, `SELECT current_setting('enable_hashjoin'), current_setting('enable_mergejoin')`).Scan(&hash, &merge); err != nil {
+		return err
+	}
+	const set = `SELECT set_config('enable_hashjoin', $1, true), set_config('enable_mergejoin', $2, true)`
+	if _, err := l.tx.Exec(ctx, set, "off", "off"); err != nil {
+		return err
+	}
+	if err := f(); err != nil {
+		return err
+	}
+	_, err := l.tx.Exec(ctx, set, hash, merge)
+	return err
+}
+
 // merge applies the landing tables to the staging tables and fills the
 // counts of res, its own and those Copy made.
 func (l *Load) merge(ctx context.Context, res *LoadResult) error {
@@ -241,38 +295,84 @@ func (l *Load) merge(ctx context.Context, res *LoadResult) error {
 	if err := exec("preparing the merge", mergeSettingsSQL); err != nil {
 		return err
 	}
+	if err := l.storeRejects(ctx); err != nil {
+		return err
+	}
+	lap("rejects")
+	// What Copy counted as it wrote: each direct row is a new chat, each
+	// direct update an updated one, each with its new version.
+	c := l.counts
+	res.ChatsInserted, res.ChatsUpdated = c.direct, c.updates
+	res.ChatsUnchanged, res.ChatsStale = c.unchanged, c.stale
+	res.VersionsNew = c.direct + c.updates
+	res.MessagesWritten = c.directMessages + c.updateMessages
+	// A file whose every row was known, new or a direct update (a re-load,
+	// a nightly file of the chats that changed) has nothing to merge: the
+	// steps below would each read the staging tables for nothing.
+	if c.merged+c.knownAgain > 0 {
+		if err := l.mergeRows(ctx, res, lap, exec); err != nil {
+			return err
+		}
+	}
+	if l.p.Snapshot && l.retire.unknown == 0 && l.retire.would > 0 {
+		tag, err := tx.Exec(ctx, retireSQL, l.id)
+		if err != nil {
+			return l.s.translate(err, l.step("retiring chats"))
+		}
+		res.ChatsRetired = tag.RowsAffected()
+		lap("retire")
+	}
+	if err := exec("resolving rejects", rejectsResolveSQL, l.id); err != nil {
+		return err
+	}
+	return nil
+}
+
+// mergeRows merges the rows Copy copied to the landing tables, and adds
+// their counts to res.
+func (l *Load) mergeRows(ctx context.Context, res *LoadResult, lap func(string), exec func(string, string, ...any) error) error {
+	tx := l.tx
 	for _, q := range landingAnalyzeSQL {
 		if err := exec("analyzing the landing tables", q); err != nil {
 			return err
 		}
 	}
 	lap("analyze")
-	if err := l.storeRejects(ctx); err != nil {
-		return err
-	}
-	lap("rejects")
-	if err := exec("ordering rows", keysCreateSQL); err != nil {
-		return err
+	// keys is analyzed like the landing tables: a Bloom filter's false
+	// positive puts a row or two in it on a re-load, and without row
+	// estimates the classification hashed all of known_first for them.
+	for _, q := range []string{keysCreateSQL, `ANALYZE chatstage_load.keys`} {
+		if err := exec("ordering rows", q); err != nil {
+			return err
+		}
 	}
 	lap("keys")
+	var inserted, updated, unchanged, stale int64
 	var againUnchanged, againStale int64 // chats Copy counted that the merge counts too
-	if err := tx.QueryRow(ctx, outcomeCountSQL, l.id).Scan(
-		&res.ChatsInserted, &res.ChatsUpdated, &res.ChatsUnchanged, &res.ChatsStale,
+	if err := tx.QueryRow(ctx, outcomeCountSQL, l.id).Scan(&inserted, &updated, &unchanged, &stale,
 		&againUnchanged, &againStale); err != nil {
 		return l.s.translate(err, l.step("classifying chats"))
 	}
-	c := l.counts
-	res.ChatsInserted += c.direct // each direct row is a new chat
-	res.ChatsUnchanged += c.unchanged - againUnchanged
-	res.ChatsStale += c.stale - againStale
+	res.ChatsInserted += inserted
+	res.ChatsUpdated += updated
+	res.ChatsUnchanged += unchanged - againUnchanged
+	res.ChatsStale += stale - againStale
 	lap("classify")
-	if err := exec("keeping replaced contents", versionsReplacedSQL, l.id); err != nil {
-		return err
+	if l.counts.merged == 0 {
+		return nil // only keys of known rows: nothing to write
 	}
-	if err := tx.QueryRow(ctx, versionsUpsertSQL, l.id).Scan(&res.VersionsNew); err != nil {
+	// Only a version kept with other content, which a lookup saw, has a
+	// content to move to the history.
+	if l.replaces.Load() {
+		if err := exec("keeping replaced contents", versionsReplacedSQL, l.id); err != nil {
+			return err
+		}
+	}
+	var versions int64
+	if err := tx.QueryRow(ctx, versionsUpsertSQL, l.id).Scan(&versions); err != nil {
 		return l.s.translate(err, l.step("writing versions"))
 	}
-	res.VersionsNew += c.direct
+	res.VersionsNew += versions
 	lap("versions")
 	if err := exec("writing current chats", chatsUpsertSQL, l.id); err != nil {
 		return err
@@ -293,18 +393,7 @@ func (l *Load) merge(ctx context.Context, res *LoadResult) error {
 		return l.s.translate(err, l.step("writing messages"))
 	}
 	lap("messages insert")
-	res.MessagesWritten = c.directMessages + tag.RowsAffected()
-	if l.p.Snapshot && l.retire.unknown == 0 {
-		tag, err := tx.Exec(ctx, retireSQL, l.id)
-		if err != nil {
-			return l.s.translate(err, l.step("retiring chats"))
-		}
-		res.ChatsRetired = tag.RowsAffected()
-		lap("retire")
-	}
-	if err := exec("resolving rejects", rejectsResolveSQL, l.id); err != nil {
-		return err
-	}
+	res.MessagesWritten += tag.RowsAffected()
 	return nil
 }
 

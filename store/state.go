@@ -82,11 +82,13 @@ func (sn *Snapshot) LoadAt(ctx context.Context, t time.Time) (int64, error) {
 // The state after load $1: of each chat, the content visible after that
 // load (brought by then and not replaced by then) of its greatest version,
 // unless the chat was retired then; and those chats' messages as they were.
+// The work area has no messages_digest: that is a load's bookkeeping, not
+// a chat's content, and the history does not keep it.
 var (
-	contentColumns = list("", columnNames(chatsTable, "retired_by_load"))
+	contentColumns = list("", columnNames(chatsTable, "retired_by_load", "messages_digest"))
 	stateChatsSQL  = `
-INSERT INTO chatstage_work.chats_state (` + list("", columnNames(chatsTable)) + `)
-SELECT DISTINCT ON (v.chat_id) ` + list("v.", columnNames(chatsTable, "retired_by_load")) + `, NULL
+INSERT INTO chatstage_work.chats_state (` + list("", columnNames(chatsTable, "messages_digest")) + `)
+SELECT DISTINCT ON (v.chat_id) ` + list("v.", columnNames(chatsTable, "retired_by_load", "messages_digest")) + `, NULL
 FROM (SELECT ` + contentColumns + ` FROM staging.chat_versions WHERE load_id <= $1
       UNION ALL
       SELECT ` + contentColumns + ` FROM staging.chat_version_history WHERE load_id <= $1 AND replaced_by_load > $1) v
@@ -107,8 +109,8 @@ WHERE h.load_id <= $1 AND h.replaced_by_load > $1`
 	// through the primary keys: a join the planner could run as a scan of
 	// the whole history would make a delta's cost follow the database.
 	candidatesThenChatsSQL = `
-INSERT INTO chatstage_work.chats_state (` + list("", columnNames(chatsTable)) + `)
-SELECT ` + list("v.", columnNames(chatsTable, "retired_by_load")) + `, NULL
+INSERT INTO chatstage_work.chats_state (` + list("", columnNames(chatsTable, "messages_digest")) + `)
+SELECT ` + list("v.", columnNames(chatsTable, "retired_by_load", "messages_digest")) + `, NULL
 FROM chatstage_work.delta_candidates d
 CROSS JOIN LATERAL (
     SELECT * FROM (SELECT ` + contentColumns + ` FROM staging.chat_versions WHERE chat_id = d.chat_id AND load_id <= $1
@@ -129,8 +131,8 @@ CROSS JOIN LATERAL (
     WHERE chat_id = s.chat_id AND load_id <= $1 AND replaced_by_load > $1) m`
 	// The current state of the candidates.
 	candidatesNowChatsSQL = `
-INSERT INTO chatstage_work.chats_state (` + list("", columnNames(chatsTable)) + `)
-SELECT ` + list("c.", columnNames(chatsTable)) + `
+INSERT INTO chatstage_work.chats_state (` + list("", columnNames(chatsTable, "messages_digest")) + `)
+SELECT ` + list("c.", columnNames(chatsTable, "messages_digest")) + `
 FROM chatstage_work.delta_candidates d JOIN staging.chats c ON c.chat_id = d.chat_id
 WHERE c.retired_by_load IS NULL`
 	candidatesNowMessagesSQL = `

@@ -9,7 +9,9 @@
 //
 // The same -seed gives the same chats; -change P makes a fraction P of them
 // a newer version (a later updated_at and one more message), as the next
-// night's export would.
+// night's export would; -only-changed writes only those. Chat i is the
+// same in every file of one seed, so the first N chats of a larger file
+// are those of a file of N chats.
 package main
 
 import (
@@ -38,6 +40,7 @@ tests. The same -seed gives the same chats.
 Examples:
   chatgen -chats 1000 -out day1.csv                # 1,000 chats (about 1.4 MB)
   chatgen -chats 1000 -change 0.1 -out day2.csv    # the next night: 10% of them newer
+  chatgen -chats 1000 -change 0.1 -only-changed -out delta2.csv  # only those 10%
   chatgen -chats 200000 | gzip > big.csv.gz        # to stdout, about 285 MB before gzip
   chatgen -monster field -out monster.csv          # a hostile input (see -monster)
 
@@ -54,6 +57,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	chats := fs.Int("chats", 1000, "number of chats")
 	seed := fs.Uint64("seed", 1, "random seed: the same seed gives the same chats")
 	change := fs.Float64("change", 0, "fraction of chats (0 to 1) written as a newer version: a later updated_at and one more message")
+	onlyChanged := fs.Bool("only-changed", false, "write only the chats -change makes newer, as an export of what changed since the last night")
 	out := fs.String("out", "-", "output file, - for stdout")
 	var kinds []string
 	for k, desc := range chatgen.Monsters {
@@ -79,6 +83,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case *chats < 0 || *change < 0 || *change > 1:
 		fmt.Fprintln(stderr, "chatgen: -chats must be 0 or more and -change between 0 and 1")
 		return 2
+	case *onlyChanged && *change == 0:
+		fmt.Fprintln(stderr, "chatgen: -only-changed needs -change: with none, no chat changes")
+		return 2
 	case *monster != "" && chatgen.Monsters[*monster] == "":
 		fmt.Fprintf(stderr, "chatgen: -monster %q: want one of field, messages, big, bigs\n", *monster)
 		return 2
@@ -98,7 +105,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *monster != "" {
 		err = chatgen.Monster(bw, *monster)
 	} else {
-		err = chatgen.Generate(bw, chatgen.Options{Chats: *chats, Seed: *seed, Change: *change})
+		err = chatgen.Generate(bw, chatgen.Options{Chats: *chats, Seed: *seed, Change: *change, OnlyChanged: *onlyChanged})
 	}
 	if err == nil {
 		err = bw.Flush()

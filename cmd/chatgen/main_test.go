@@ -49,3 +49,56 @@ func TestGenerate(t *testing.T) {
 		t.Errorf("to stdout: exit %d, not the same chats", code)
 	}
 }
+
+// TestOnlyChanged: -only-changed writes exactly the rows of the full
+// nightly file whose chat changed, and the first chats of a larger file
+// are those of a smaller one, so a nightly file of N chats applies to a
+// database of more.
+func TestOnlyChanged(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	read := func(args ...string) [][]string {
+		t.Helper()
+		name := filepath.Join(dir, strings.Join(args, "_")+".csv")
+		var out, errb bytes.Buffer
+		if code := run(append(args, "-out", name), &out, &errb); code != 0 {
+			t.Fatalf("%q: exit %d: %s", args, code, errb.String())
+		}
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return recs
+	}
+	first := read("-chats", "200")
+	night := read("-chats", "200", "-change", "0.1")
+	only := read("-chats", "200", "-change", "0.1", "-only-changed")
+	var want [][]string
+	for i := 1; i < len(night); i++ {
+		if strings.Join(night[i], ",") != strings.Join(first[i], ",") {
+			want = append(want, night[i])
+		}
+	}
+	if len(want) < 5 || len(only) != len(want)+1 {
+		t.Fatalf("-only-changed wrote %d rows, the nightly file changed %d", len(only)-1, len(want))
+	}
+	for i, rec := range want {
+		if strings.Join(only[i+1], ",") != strings.Join(rec, ",") {
+			t.Errorf("row %d: %q, want %q", i+1, only[i+1][0], rec[0])
+		}
+	}
+	larger := read("-chats", "500", "-change", "0.1")
+	for i := range night {
+		if strings.Join(larger[i], ",") != strings.Join(night[i], ",") {
+			t.Fatalf("row %d differs between 200 and 500 chats", i)
+		}
+	}
+	var out, errb bytes.Buffer
+	if code := run([]string{"-only-changed"}, &out, &errb); code != 2 {
+		t.Errorf("-only-changed without -change: exit %d, want 2", code)
+	}
+}

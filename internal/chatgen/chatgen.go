@@ -76,9 +76,16 @@ type Options struct {
 	Chats  int     // number of chats
 	Seed   uint64  // the same seed gives the same chats
 	Change float64 // fraction of chats written as a newer version
+	// OnlyChanged writes only the chats Change makes newer, as a platform
+	// that exports what changed since the last night would: each chat is
+	// the same as in the file of every chat with the same Seed and Change.
+	OnlyChanged bool
 }
 
-// Generate writes a source file with a header and opts.Chats rows.
+// Generate writes a source file with a header and opts.Chats rows (only
+// the changed ones with opts.OnlyChanged). Chat i depends only on Seed, i
+// and Change, so the first N chats of a larger file are those of a file of
+// N chats.
 func Generate(w io.Writer, opts Options) error {
 	n, seed, change := opts.Chats, opts.Seed, opts.Change
 	cw := csv.NewWriter(w)
@@ -88,6 +95,9 @@ func Generate(w io.Writer, opts Options) error {
 	for i := 0; i < n; i++ {
 		r := rand.New(rand.NewPCG(seed, uint64(i)))
 		changed := rand.New(rand.NewPCG(seed^0x9e3779b97f4a7c15, uint64(i))).Float64() < change
+		if opts.OnlyChanged && !changed {
+			continue
+		}
 		id := strconv.Itoa(5500000 + i)
 		created := base.Add(time.Duration(i)*37*time.Second + time.Duration(r.IntN(1e6))*time.Microsecond)
 		updated := created.Add(time.Duration(r.IntN(3600e6)) * time.Microsecond)
