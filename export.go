@@ -279,8 +279,10 @@ func Export(ctx context.Context, st *store.Store, dir string, opts ExportOptions
 
 // exportReaders is how many connections read an export at once: one per
 // deliverable, and one more for a second range of messages.csv
-// (writeDeliverables). More ranges gained nothing on 2 cores, and the
-// store's pool holds 4 connections.
+// (writeDeliverables). On 200,000 chats the server spends about 1 s of CPU
+// on chats.csv and 7 s on messages.csv, and a range costs a little more
+// than its share (each scans every chat to find its own): two ranges are
+// enough to keep 2 cores busy, and the store's pool holds 4 connections.
 const exportReaders = 3
 
 // closeSnapshots closes the snapshots of an export, the first last: on
