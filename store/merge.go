@@ -78,6 +78,12 @@ FROM (SELECT line, chat_id, updated_at, row_hash, false AS known FROM chatstage_
       UNION ALL
       SELECT line, chat_id, updated_at, row_hash, true FROM chatstage_load.incoming_keys) rows`
 
+// keysAnalyzeSQL: keys is analyzed like the landing tables. A Bloom
+// filter's false positive puts a row or two in it on a re-load, and
+// without row estimates the classification hashed all of known_first
+// (200,000 rows) for them.
+const keysAnalyzeSQL = `ANALYZE chatstage_load.keys`
+
 // outcomeCountSQL gives each chat of the merged rows its one outcome
 // (contract section 3: counts are per chat), judged by its current
 // version before the load and its candidate (the version that would be
@@ -263,19 +269,25 @@ func (l *Load) applyUpdates(ctx context.Context) error {
 // shards' statements themselves.
 func (l *Load) withIndexJoins(ctx context.Context, f func() error) error {
 	var hash, merge string
-	if err := l.tx.QueryRow(ctx, `SELECT current_setting('enable_hashjoin'), current_setting('enable_mergejoin')`).Scan(&hash, &merge); err != nil {
+	if err := l.tx.QueryRow(ctx, joinSettingsSQL).Scan(&hash, &merge); err != nil {
 		return err
 	}
-	const set = `SELECT set_config('enable_hashjoin', $1, true), set_config('enable_mergejoin', $2, true)`
-	if _, err := l.tx.Exec(ctx, set, "off", "off"); err != nil {
+	if _, err := l.tx.Exec(ctx, joinSettingsSetSQL, "off", "off"); err != nil {
 		return err
 	}
 	if err := f(); err != nil {
 		return err
 	}
-	_, err := l.tx.Exec(ctx, set, hash, merge)
+	_, err := l.tx.Exec(ctx, joinSettingsSetSQL, hash, merge)
 	return err
 }
+
+// joinSettingsSQL reads, and joinSettingsSetSQL sets for the transaction,
+// enable_hashjoin and enable_mergejoin.
+const (
+	joinSettingsSQL    = `SELECT current_setting('enable_hashjoin'), current_setting('enable_mergejoin')`
+	joinSettingsSetSQL = `SELECT set_config('enable_hashjoin', $1, true), set_config('enable_mergejoin', $2, true)`
+)
 
 // merge applies the landing tables to the staging tables and fills the
 // counts of res, its own and those Copy made.
@@ -338,10 +350,7 @@ func (l *Load) mergeRows(ctx context.Context, res *LoadResult, lap func(string),
 		}
 	}
 	lap("analyze")
-	// keys is analyzed like the landing tables: a Bloom filter's false
-	// positive puts a row or two in it on a re-load, and without row
-	// estimates the classification hashed all of known_first for them.
-	for _, q := range []string{keysCreateSQL, `ANALYZE chatstage_load.keys`} {
+	for _, q := range []string{keysCreateSQL, keysAnalyzeSQL} {
 		if err := exec("ordering rows", q); err != nil {
 			return err
 		}
