@@ -74,7 +74,7 @@ timed() { # timed LABEL CMD...
 }
 run() { # run SIDE URL
   local side=$1 url=$2
-  "$dir/chatstage" migrate --quiet --database-url "$url" >/dev/null
+  "$dir/chatstage" migrate --database-url "$url" >/dev/null
   timed "$side.first" "$dir/chatstage" ingest --quiet --database-url "$url" "$dir/full.csv"
   timed "$side.again" "$dir/chatstage" ingest --quiet --database-url "$url" "$dir/full.csv"
   timed "$side.night" "$dir/chatstage" ingest --quiet --database-url "$url" "$dir/night.csv"

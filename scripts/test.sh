@@ -14,7 +14,7 @@ notes=$(mktemp)
 trap 'rm -f "$notes"' EXIT
 export CHATSTAGE_TEST_NOTES=$notes
 
-go vet ./... && go test -count=1 -timeout 30m "$@" ./...
+go vet ./... && go test -count=1 -timeout 60m "$@" ./...
 code=$?
 
 # One line per distinct note; a skip says how many tests it concerns.
